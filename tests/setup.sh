@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what building and testing mod-mxtrap needs on Debian (as root),
+# then configures and builds into ./build. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(gcc libc6-dev pkg-config meson ninja-build check
+          knot knot-dnsutils libknot-dev)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "setup: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+if [ -d build ]; then
+	meson setup --reconfigure build >/dev/null
+else
+	meson setup build
+fi
+ninja -C build
