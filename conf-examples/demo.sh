@@ -5,7 +5,7 @@
 #
 # Usage: conf-examples/demo.sh        (from any directory)
 # Needs: Debian bookworm (or similar) with knot 3.2; missing packages are
-#        installed with apt-get (as root, or through sudo).
+#        installed with apt-get by tests/setup.sh (run as root).
 set -eu
 
 # Work from the repository root, wherever the script is called from.
@@ -15,28 +15,9 @@ ROOT=$(pwd)
 PORT=53053
 SERVER=127.0.0.1
 
-# 1. Install what is missing.
-missing=no
-for cmd in knotd knotc kdig meson ninja pkg-config; do
-    command -v "$cmd" >/dev/null 2>&1 || missing=yes
-done
-if [ "$missing" = no ]; then
-    pkg-config --exists libknot knotd check || missing=yes
-fi
-if [ "$missing" = yes ]; then
-    echo "== Installing missing packages"
-    if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi
-    $SUDO apt-get update
-    $SUDO apt-get install -y knot knot-dnsutils libknot-dev meson ninja-build \
-        pkg-config check
-fi
-
-# 2. Build.
-echo "== Building"
-if [ ! -f build/build.ninja ]; then
-    meson setup build
-fi
-ninja -C build
+# 1. Install what is missing (as root) and build: the same steps as the tests.
+echo "== Installing what is missing and building"
+bash "$ROOT/tests/setup.sh"
 MODULE="$ROOT/build/module/mxtrap.so"
 if [ ! -f "$MODULE" ]; then
     echo "error: $MODULE was not built" >&2
