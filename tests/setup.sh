@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(gcc libc6-dev pkg-config meson ninja-build check
-          knot knot-dnsutils libknot-dev)
+          knot knot-dnsutils libknot-dev
+          clang libclang-rt-14-dev valgrind dnsperf procps util-linux)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
@@ -18,9 +19,12 @@ if [ ${#missing[@]} -gt 0 ]; then
 	apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-if [ -d build ]; then
-	meson setup --reconfigure build >/dev/null
+# setup.sh [BUILD_DIR [MESON_OPTION...]]: ./build by default.
+build_dir=${1:-build}
+shift || true
+if [ -d "$build_dir" ]; then
+	meson setup --reconfigure "$build_dir" "$@" >/dev/null
 else
-	meson setup build
+	meson setup "$build_dir" "$@"
 fi
-ninja -C build
+ninja -C "$build_dir"
