@@ -74,7 +74,8 @@ const char *mxtrap_reason_name(mxtrap_result_t result);
  * \param conf            Configuration to initialize.
  * \param preference      Lowest trap preference.
  * \param require_backup  Leave RRsets without a backup exchanger alone.
- * \param exchanges       Trap exchanger names (NULL if count is 0).
+ * \param exchanges       Trap exchanger names (NULL if count is 0), each a
+ *                        terminated wire name (as knotd's configuration gives).
  * \param count           Number of names.
  *
  * \retval KNOT_EOK      Success.
