@@ -8,7 +8,14 @@ bash tests/setup.sh
 status=0
 meson test -C build --print-errorlogs --num-processes 1 || status=$?
 
-# One closing line for humans and CI: test programs passed/failed.
+# Reliability jobs: ASan+UBSan build (module inside knotd via LD_PRELOAD),
+# a bounded libFuzzer run on the core, and a bounded mixed-load soak.
+bash tests/sanitize.sh || status=$?
+bash tests/fuzz/run.sh 60 || status=$?
+bash tests/soak/soak.sh 60 || status=$?
+
+# One closing line for humans and CI: meson test programs passed/failed
+# (the jobs above print their own verdicts and set the exit status).
 summary=build/meson-logs/testlog.txt
 passed=$(grep -c '^result: *exit status 0$' "$summary" || true)
 failed=$(grep -c '^result: ' "$summary" || true)

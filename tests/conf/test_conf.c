@@ -11,6 +11,9 @@
  *   MXTRAP_MODULE      absolute path of the built mxtrap.so
  *   KNOTC              path of the knotc program
  *   CONF_EXAMPLES_DIR  the source directory conf-examples/
+ *   KNOTD_PRELOAD      (optional) ASan runtime for an ASan-built module: goes
+ *                      into LD_PRELOAD of knotc only, with sanitizer reports
+ *                      written under SANITIZER_LOG_DIR (see tests/sanitize.sh)
  *
  * Every knotc run gets its own directory under one temporary root, which
  * main() removes after all tests, whatever their result. knotc runs under
@@ -42,6 +45,8 @@ static const char *g_module;
 static const char *g_knotc;
 static const char *g_examples;
 static char g_root[PATH_MAX];
+
+static char **g_knotc_env;
 
 static char *g_example_files[MAX_EXAMPLES];
 static int g_example_count;
@@ -108,6 +113,56 @@ static char *replace_all(const char *text, const char *from, const char *to)
 	}
 	strcpy(w, r);
 	return out;
+}
+
+/*
+ * Environment of knotc: ours, or with KNOTD_PRELOAD set, ours less
+ * LD_PRELOAD/ASAN_OPTIONS/UBSAN_OPTIONS plus the preload and options that
+ * write reports to SANITIZER_LOG_DIR/{asan,ubsan}.knotc-conf.PID and stop at
+ * the first error.  Built once in main(), before any fork().
+ */
+static char **knotc_env(void)
+{
+	extern char **environ;
+	const char *preload = getenv("KNOTD_PRELOAD");
+	if (preload == NULL || preload[0] == '\0') {
+		return environ;
+	}
+	const char *logdir = getenv("SANITIZER_LOG_DIR");
+	char asan_log[PATH_MAX] = "", ubsan_log[PATH_MAX] = "";
+	if (logdir != NULL && logdir[0] != '\0') {
+		if (mkdir(logdir, 0755) != 0 && errno != EEXIST) {
+			fprintf(stderr, "test_conf: mkdir %s: %s\n", logdir, strerror(errno));
+		}
+		snprintf(asan_log, sizeof(asan_log), "log_path=%s/asan.knotc-conf:", logdir);
+		snprintf(ubsan_log, sizeof(ubsan_log), "log_path=%s/ubsan.knotc-conf:", logdir);
+	}
+	size_t n = 0;
+	while (environ[n] != NULL) {
+		n++;
+	}
+	char **env = calloc(n + 4, sizeof(char *));
+	char *extra[3] = { NULL };
+	if (env == NULL ||
+	    asprintf(&extra[0], "LD_PRELOAD=%s", preload) < 0 ||
+	    asprintf(&extra[1], "ASAN_OPTIONS=%shalt_on_error=1:detect_leaks=1", asan_log) < 0 ||
+	    asprintf(&extra[2], "UBSAN_OPTIONS=%shalt_on_error=1:print_stacktrace=1", ubsan_log) < 0) {
+		perror("test_conf: knotc_env");
+		exit(EXIT_FAILURE);
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (strncmp(environ[i], "LD_PRELOAD=", 11) != 0 &&
+		    strncmp(environ[i], "ASAN_OPTIONS=", 13) != 0 &&
+		    strncmp(environ[i], "UBSAN_OPTIONS=", 14) != 0) {
+			env[k++] = environ[i];
+		}
+	}
+	for (size_t i = 0; i < 3; i++) {
+		env[k++] = extra[i];
+	}
+	env[k] = NULL;
+	return env;
 }
 
 /* Creates a fresh work directory with run/, storage/ and zones/ in it. */
@@ -214,7 +269,8 @@ static int run_conf_check(const char *conf, char *out, size_t out_len)
 		close(fds[0]);
 		close(fds[1]);
 		alarm(KNOTC_TIMEOUT_S); /* kept across exec: kills a hung knotc */
-		execl(g_knotc, "knotc", "-c", conf, "conf-check", (char *)NULL);
+		char *argv[] = { "knotc", "-c", (char *)conf, "conf-check", NULL };
+		execve(g_knotc, argv, g_knotc_env);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -458,6 +514,7 @@ int main(void)
 	g_module = need_env("MXTRAP_MODULE");
 	g_knotc = need_env("KNOTC");
 	g_examples = need_env("CONF_EXAMPLES_DIR");
+	g_knotc_env = knotc_env();
 	if (access(g_module, R_OK) != 0) {
 		fprintf(stderr, "test_conf: module %s: %s\n", g_module, strerror(errno));
 		return EXIT_FAILURE;

@@ -14,6 +14,16 @@
  * Environment: MXTRAP_MODULE (module path), KNOTD, KNOTC (program paths),
  * MXTRAP_ZONES (zone file directory), MXTRAP_KEEP_TMP=1 keeps the temporary
  * directories for debugging.
+ *
+ * Sanitizer and valgrind runs (see tests/sanitize.sh, tests/valgrind.sh):
+ * KNOTD_PRELOAD (the ASan runtime) goes into LD_PRELOAD of the knotd and knotc
+ * children only, with ASAN_OPTIONS/UBSAN_OPTIONS that write reports under
+ * SANITIZER_LOG_DIR (created if missing) and stop at the first error.
+ * KNOTD_WRAPPER (e.g. "valgrind --log-file=..."; split at spaces) prefixes
+ * the knotd command.  MXTRAP_TIMEOUT_SCALE multiplies the start, stop and I/O
+ * bounds (default 1, 10 with a wrapper).  A knotd that does not exit with
+ * status 0 on SIGTERM (e.g. a leak report or valgrind's error exit code)
+ * fails the run.
  */
 
 #define _GNU_SOURCE
@@ -44,10 +54,13 @@
 
 #include <libknot/libknot.h>
 
-#define START_TIMEOUT_MS	20000	/*!< Bound for a server to answer. */
-#define STOP_TIMEOUT_MS		5000	/*!< Bound for SIGTERM before SIGKILL. */
-#define IO_TIMEOUT_MS		2000	/*!< Bound for one DNS exchange. */
-#define PROBE_TIMEOUT_MS	200	/*!< Bound for one readiness probe. */
+static int g_scale = 1;			/*!< MXTRAP_TIMEOUT_SCALE. */
+
+#define START_TIMEOUT_MS	(20000 * g_scale)	/*!< Bound for a server to answer. */
+#define STOP_TIMEOUT_MS		(5000 * g_scale)	/*!< Bound for SIGTERM before SIGKILL. */
+#define IO_TIMEOUT_MS		(2000 * g_scale)	/*!< Bound for one DNS exchange. */
+#define PROBE_TIMEOUT_MS	(200 * g_scale)		/*!< Bound for one readiness probe. */
+#define MAX_WRAPPER_ARGS	32	/*!< Words in KNOTD_WRAPPER. */
 #define MAX_MSG			65535	/*!< Largest DNS message. */
 #define MAX_TRAPS		3	/*!< Trap records per case. */
 #define MAX_MX			64	/*!< MX records per answer. */
@@ -65,11 +78,14 @@ typedef struct {
 	char log[PATH_MAX];	/*!< knotd stdout/stderr. */
 	pid_t pid;		/*!< knotd process, 0 when not running. */
 	uint16_t port;		/*!< Port on 127.0.0.1 and ::1. */
+	char **env;		/*!< knotd environment. */
+	int exit_status;	/*!< waitpid() status of the last stop, -1: none. */
 } server_t;
 
 enum { SRV_A = 0, SRV_B = 1 };
 
-static server_t g_srv[2] = { { .label = "A" }, { .label = "B" } };
+static server_t g_srv[2] = { { .label = "A", .exit_status = -1 },
+                             { .label = "B", .exit_status = -1 } };
 static pid_t g_runner_pid;		/*!< The Check runner (parent) process. */
 static bool g_setup_tried;		/*!< Servers are started once. */
 static char g_setup_err[1024];		/*!< Empty when both servers run. */
@@ -79,6 +95,8 @@ static const char *g_knotd;		/*!< KNOTD. */
 static const char *g_knotc;		/*!< KNOTC. */
 static const char *g_zonedir;		/*!< MXTRAP_ZONES. */
 static int *g_silent;			/*!< Shared with forked tests: server stopped answering. */
+static char **g_knotc_env;		/*!< knotc environment. */
+static char *g_wrapper[MAX_WRAPPER_ARGS + 1];	/*!< KNOTD_WRAPPER words, NULL-terminated. */
 
 /*! \brief A zone of both servers. */
 typedef struct {
@@ -194,12 +212,82 @@ static void log_tail(const char *path, char *out, size_t outlen)
 }
 
 /*!
- * \brief Fork and exec \a argv with stdout and stderr to \a out_fd.
+ * \brief Environment for a knotd or knotc child.
+ *
+ * Without KNOTD_PRELOAD: the test's own environment.  With it: the test's
+ * environment less LD_PRELOAD, ASAN_OPTIONS and UBSAN_OPTIONS, plus the
+ * preload and sanitizer options writing reports to
+ * SANITIZER_LOG_DIR/{asan,ubsan}.\a tag.PID.  Built before fork() (no
+ * allocation in the child); kept for the life of the process.
+ */
+static char **child_env(const char *tag)
+{
+	extern char **environ;
+	const char *preload = getenv("KNOTD_PRELOAD");
+	if (preload == NULL || preload[0] == '\0') {
+		return environ;
+	}
+	const char *logdir = env_or("SANITIZER_LOG_DIR", NULL);
+	if (logdir != NULL && mkdir(logdir, 0755) != 0 && errno != EEXIST) {
+		fprintf(stderr, "# mkdir %s: %s\n", logdir, strerror(errno));
+	}
+	size_t n = 0;
+	while (environ[n] != NULL) {
+		n++;
+	}
+	char **env = calloc(n + 4, sizeof(char *));
+	char *extra[3] = { NULL };
+	char asan_log[PATH_MAX], ubsan_log[PATH_MAX];
+	fmt(asan_log, sizeof(asan_log), "log_path=%s/asan.%s:", logdir ? logdir : "", tag);
+	fmt(ubsan_log, sizeof(ubsan_log), "log_path=%s/ubsan.%s:", logdir ? logdir : "", tag);
+	if (env == NULL ||
+	    asprintf(&extra[0], "LD_PRELOAD=%s", preload) < 0 ||
+	    asprintf(&extra[1], "ASAN_OPTIONS=%shalt_on_error=1:detect_leaks=1",
+	             logdir ? asan_log : "") < 0 ||
+	    asprintf(&extra[2], "UBSAN_OPTIONS=%shalt_on_error=1:print_stacktrace=1",
+	             logdir ? ubsan_log : "") < 0) {
+		perror("child_env");
+		exit(EXIT_FAILURE);
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (strncmp(environ[i], "LD_PRELOAD=", 11) != 0 &&
+		    strncmp(environ[i], "ASAN_OPTIONS=", 13) != 0 &&
+		    strncmp(environ[i], "UBSAN_OPTIONS=", 14) != 0) {
+			env[k++] = environ[i];
+		}
+	}
+	for (size_t i = 0; i < 3; i++) {
+		env[k++] = extra[i];
+	}
+	env[k] = NULL;
+	return env;
+}
+
+/*! \brief Split KNOTD_WRAPPER at spaces into g_wrapper (kept for the process). */
+static void parse_wrapper(void)
+{
+	const char *val = getenv("KNOTD_WRAPPER");
+	if (val == NULL) {
+		return;
+	}
+	char *copy = strdup(val);
+	size_t n = 0;
+	for (char *save = NULL, *w = copy ? strtok_r(copy, " \t", &save) : NULL;
+	     w != NULL && n < MAX_WRAPPER_ARGS; w = strtok_r(NULL, " \t", &save)) {
+		g_wrapper[n++] = w;
+	}
+	g_wrapper[n] = NULL;
+}
+
+/*!
+ * \brief Fork and exec \a argv with environment \a envp, stdout and stderr
+ *        to \a out_fd; argv[0] without a slash is looked up in PATH.
  *
  * The child dies with its parent (PR_SET_PDEATHSIG) and keeps no other
  * descriptor of the parent.
  */
-static pid_t spawn(char *const argv[], int out_fd)
+static pid_t spawn(char *const argv[], char *const envp[], int out_fd)
 {
 	pid_t parent = getpid();
 	pid_t pid = fork();
@@ -221,7 +309,7 @@ static pid_t spawn(char *const argv[], int out_fd)
 	for (int fd = STDERR_FILENO + 1; fd < 1024; fd++) {
 		(void)close(fd);
 	}
-	execv(argv[0], argv);
+	execvpe(argv[0], argv, envp);
 	_exit(127);
 }
 
@@ -244,12 +332,13 @@ static void server_stop(server_t *srv)
 	if (srv->pid <= 0) {
 		return;
 	}
-	int status;
+	int status = -1;
 	(void)kill(srv->pid, SIGTERM);
 	if (!wait_exit(srv->pid, STOP_TIMEOUT_MS, &status)) {
 		(void)kill(srv->pid, SIGKILL);
 		(void)waitpid(srv->pid, &status, 0);
 	}
+	srv->exit_status = status;
 	srv->pid = 0;
 }
 
@@ -650,8 +739,16 @@ static bool server_start(server_t *srv, bool module_side)
 			fmt(g_setup_err, sizeof(g_setup_err), "open %s failed", srv->log);
 			return false;
 		}
-		char *argv[] = { (char *)g_knotd, "-c", srv->conf, NULL };
-		srv->pid = spawn(argv, fd);
+		char *argv[MAX_WRAPPER_ARGS + 4];
+		size_t argc = 0;
+		for (; g_wrapper[argc] != NULL; argc++) {
+			argv[argc] = g_wrapper[argc];
+		}
+		argv[argc++] = (char *)g_knotd;
+		argv[argc++] = "-c";
+		argv[argc++] = srv->conf;
+		argv[argc] = NULL;
+		srv->pid = spawn(argv, srv->env, fd);
 		close(fd);
 		if (srv->pid < 0) {
 			srv->pid = 0;
@@ -668,7 +765,7 @@ static bool server_start(server_t *srv, bool module_side)
 	log_tail(srv->log, tail, sizeof(tail));
 	fmt(g_setup_err, sizeof(g_setup_err), "server %s (port %u) %s; knotd log: %s",
 	         srv->label, srv->port,
-	         state == SRV_TIMEOUT ? "did not answer within 20 s" : "exited", tail);
+	         state == SRV_TIMEOUT ? "did not answer in time" : "exited", tail);
 	return false;
 }
 
@@ -689,7 +786,8 @@ static void servers_up(void)
 	while (!probe(&g_srv[SRV_A], AF_INET, "signed.test.", KNOT_RRTYPE_DNSKEY)) {
 		if (now_ms() > deadline) {
 			fmt(g_setup_err, sizeof(g_setup_err),
-			         "server A: signed.test. DNSKEY not served within 20 s");
+			         "server A: signed.test. DNSKEY not served within %d s",
+			         START_TIMEOUT_MS / 1000);
 			return;
 		}
 		sleep_ms(50);
@@ -1589,7 +1687,7 @@ static int run_capture(char *const argv[], char *out, size_t outlen)
 {
 	int pfd[2];
 	ck_assert_int_eq(pipe(pfd), 0);
-	pid_t pid = spawn(argv, pfd[1]);
+	pid_t pid = spawn(argv, g_knotc_env, pfd[1]);
 	close(pfd[1]);
 	ck_assert_int_gt(pid, 0);
 	size_t got = 0;
@@ -1729,6 +1827,12 @@ int main(void)
 	g_knotd = env_or("KNOTD", "/usr/sbin/knotd");
 	g_knotc = env_or("KNOTC", "/usr/sbin/knotc");
 	g_zonedir = env_or("MXTRAP_ZONES", "zones");
+	parse_wrapper();
+	g_scale = atoi(env_or("MXTRAP_TIMEOUT_SCALE", g_wrapper[0] != NULL ? "10" : "1"));
+	g_scale = (g_scale < 1) ? 1 : (g_scale > 100) ? 100 : g_scale;
+	g_srv[SRV_A].env = child_env("knotd-A");
+	g_srv[SRV_B].env = child_env("knotd-B");
+	g_knotc_env = child_env("knotc");
 
 	g_silent = mmap(NULL, 2 * sizeof(int), PROT_READ | PROT_WRITE,
 	                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -1744,5 +1848,15 @@ int main(void)
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	servers_down();
+	/* A leak report at exit or valgrind's error exit code shows only here. */
+	for (int i = 0; i < 2; i++) {
+		int st = g_srv[i].exit_status;
+		if (st != -1 && !(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
+			printf("# knotd %s did not exit cleanly on SIGTERM (%s %d)\n", g_srv[i].label,
+			       WIFEXITED(st) ? "exit status" : "signal",
+			       WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+			failed++;
+		}
+	}
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
