@@ -234,43 +234,23 @@ static void drop_last_rrset(knot_pkt_t *pkt, uint16_t index)
 	}
 }
 
-mxtrap_result_t mxtrap_apply(const mxtrap_conf_t *conf, knot_pkt_t *pkt)
+/*! Second half of mxtrap_apply(): everything past the cheap checks (big frame). */
+__attribute__((noinline))
+static mxtrap_result_t apply_trap(const mxtrap_conf_t *conf, knot_pkt_t *pkt,
+                                  uint16_t mx_index, uint16_t low, uint16_t high)
 {
-	assert(conf && pkt);
-
-	uint16_t mx_index = 0;
-	mxtrap_result_t found = find_mx(pkt, &mx_index);
-	if (found != MXTRAP_TRAPPED) {
-		return found;
-	}
-
 	knot_rrset_t *mx = &pkt->rr[mx_index];
 	knot_rrinfo_t *info = &pkt->rr_info[mx_index];
 	const knot_rdataset_t rrs = mx->rrs;
-	if (rrs.count == 0 || info->pos > pkt->size ||
-	    pkt->size + pkt->reserved > pkt->max_size) {
-		return MXTRAP_UNCHANGED_UNEXPECTED;
-	}
+	const knot_rdata_t *rdata;
 
-	/* One pass: validate, find the lowest and highest preference. */
-	uint16_t low = UINT16_MAX, high = 0;
-	const knot_rdata_t *rdata = rrs.rdata;
+	/* The names are read from here on: validate them. */
+	rdata = rrs.rdata;
 	for (uint16_t i = 0; i < rrs.count; i++, rdata = knot_rdataset_next((knot_rdata_t *)rdata)) {
-		if (rdata->len <= MX_PREF_LEN ||
-		    knot_dname_wire_check(mx_exchange(rdata), rdata->data + rdata->len,
+		if (knot_dname_wire_check(mx_exchange(rdata), rdata->data + rdata->len,
 		                          NULL) != rdata->len - MX_PREF_LEN) {
 			return MXTRAP_UNCHANGED_UNEXPECTED;
 		}
-		if (*mx_exchange(rdata) == '\0') {
-			return MXTRAP_UNCHANGED_NULL_MX;
-		}
-		uint16_t pref = mx_preference(rdata);
-		low = pref < low ? pref : low;
-		high = pref > high ? pref : high;
-	}
-
-	if (low == high && conf->require_backup) {
-		return MXTRAP_UNCHANGED_NO_BACKUP;
 	}
 	if (high > low && trap_present(conf, &rrs, low, high)) {
 		return MXTRAP_UNCHANGED_TRAP_PRESENT;
@@ -379,4 +359,43 @@ mxtrap_result_t mxtrap_apply(const mxtrap_conf_t *conf, knot_pkt_t *pkt)
 	}
 
 	return MXTRAP_TRAPPED;
+}
+
+mxtrap_result_t mxtrap_apply(const mxtrap_conf_t *conf, knot_pkt_t *pkt)
+{
+	assert(conf && pkt);
+
+	uint16_t mx_index = 0;
+	mxtrap_result_t found = find_mx(pkt, &mx_index);
+	if (found != MXTRAP_TRAPPED) {
+		return found;
+	}
+
+	const knot_rrset_t *mx = &pkt->rr[mx_index];
+	const knot_rrinfo_t *info = &pkt->rr_info[mx_index];
+	const knot_rdataset_t *rrs = &mx->rrs;
+	if (rrs->count == 0 || info->pos > pkt->size ||
+	    pkt->size + pkt->reserved > pkt->max_size) {
+		return MXTRAP_UNCHANGED_UNEXPECTED;
+	}
+
+	/* One cheap pass: find the lowest and highest preference. */
+	uint16_t low = UINT16_MAX, high = 0;
+	const knot_rdata_t *rdata = rrs->rdata;
+	for (uint16_t i = 0; i < rrs->count; i++, rdata = knot_rdataset_next((knot_rdata_t *)rdata)) {
+		if (rdata->len <= MX_PREF_LEN) {
+			return MXTRAP_UNCHANGED_UNEXPECTED;
+		}
+		if (*mx_exchange(rdata) == '\0') {
+			return MXTRAP_UNCHANGED_NULL_MX;
+		}
+		uint16_t pref = mx_preference(rdata);
+		low = pref < low ? pref : low;
+		high = pref > high ? pref : high;
+	}
+
+	if (low == high && conf->require_backup) {
+		return MXTRAP_UNCHANGED_NO_BACKUP;
+	}
+	return apply_trap(conf, pkt, mx_index, low, high);
 }

@@ -55,14 +55,12 @@ static char *unchanged_to_str(uint32_t idx, uint32_t count)
 	return strdup(mxtrap_reason_name(MXTRAP_UNCHANGED_FIRST + idx));
 }
 
-static knotd_in_state_t mxtrap_answer(knotd_in_state_t state, knot_pkt_t *pkt,
-                                      knotd_qdata_t *qdata, knotd_mod_t *mod)
+/*! The MX part of the hook: kept out of line so the common path stays frameless. */
+__attribute__((noinline))
+static knotd_in_state_t mxtrap_answer_mx(knotd_in_state_t state, knot_pkt_t *pkt,
+                                         knotd_qdata_t *qdata, knotd_mod_t *mod)
 {
 	assert(pkt && qdata && mod);
-
-	if (state != KNOTD_IN_STATE_HIT || knot_pkt_qtype(qdata->query) != KNOT_RRTYPE_MX) {
-		return state;
-	}
 
 	mxtrap_result_t result = mxtrap_apply(knotd_mod_ctx(mod), pkt);
 	unsigned thread = qdata->params->thread_id;
@@ -80,6 +78,21 @@ static knotd_in_state_t mxtrap_answer(knotd_in_state_t state, knot_pkt_t *pkt,
 		                     result - MXTRAP_UNCHANGED_FIRST, 1);
 		return state;
 	}
+}
+
+static knotd_in_state_t mxtrap_answer(knotd_in_state_t state, knot_pkt_t *pkt,
+                                      knotd_qdata_t *qdata, knotd_mod_t *mod)
+{
+	/* Every query of the zone passes here: a HIT answer's query has a question. */
+	if (state != KNOTD_IN_STATE_HIT) {
+		return state;
+	}
+	const knot_pkt_t *query = qdata->query;
+	if (knot_wire_read_u16(query->wire + KNOT_WIRE_HEADER_SIZE + query->qname_size) !=
+	    KNOT_RRTYPE_MX) {
+		return state;
+	}
+	return mxtrap_answer_mx(state, pkt, qdata, mod);
 }
 
 int mxtrap_load(knotd_mod_t *mod)
