@@ -636,10 +636,11 @@ static void model(const mxtrap_conf_t *conf, const knot_pkt_t *pkt, expect_t *e)
 	    pkt->size + pkt->reserved > pkt->max_size) {
 		return;
 	}
+	/* First pass: lengths, null MX and preferences only. */
 	uint16_t low = UINT16_MAX, high = 0;
 	const knot_rdata_t *rd = rr->rrs.rdata;
 	for (uint16_t i = 0; i < rr->rrs.count; i++) {
-		if (rd->len <= 2 || name_wire_size(mx_name(rd), rd->len - 2) != rd->len - 2u) {
+		if (rd->len <= 2) {
 			return;
 		}
 		if (*mx_name(rd) == '\0') {
@@ -654,6 +655,14 @@ static void model(const mxtrap_conf_t *conf, const knot_pkt_t *pkt, expect_t *e)
 	if (low == high && conf->require_backup) {
 		e->result = MXTRAP_UNCHANGED_NO_BACKUP;
 		return;
+	}
+	/* Names are read from here on: every one must be well formed. */
+	rd = rr->rrs.rdata;
+	for (uint16_t i = 0; i < rr->rrs.count; i++) {
+		if (name_wire_size(mx_name(rd), rd->len - 2) != rd->len - 2u) {
+			return;
+		}
+		rd = knot_rdataset_next((knot_rdata_t *)rd);
 	}
 
 	/* Trap exchangers: the configured names, else the primaries. */
