@@ -47,7 +47,11 @@ typedef enum {
 	MXTRAP_UNCHANGED_NO_BACKUP,   /*!< All records at one preference, backup required. */
 	MXTRAP_UNCHANGED_TRAP_PRESENT,/*!< A trap exchanger already stands at the top. */
 	MXTRAP_UNCHANGED_MAX_PREF,    /*!< The highest preference is 65535: no room above. */
-	MXTRAP_UNCHANGED_SIGNED,      /*!< An RRSIG covers the MX RRset (signed zone, DO). */
+	MXTRAP_UNCHANGED_SIGNED,      /*!< An RRSIG covers the MX RRset, no signer given. */
+	MXTRAP_UNCHANGED_NO_KEYS,     /*!< Signing unavailable (set by the glue). */
+	MXTRAP_UNCHANGED_KEY_MISMATCH,/*!< Our keys differ from those of the zone's RRSIG. */
+	MXTRAP_UNCHANGED_EXPIRING,    /*!< Our signatures are too close to expiry. */
+	MXTRAP_UNCHANGED_SIGN_FAILED, /*!< Signing failed. */
 	MXTRAP_UNCHANGED_UNEXPECTED,  /*!< Malformed records or an unexpected packet layout. */
 } mxtrap_result_t;
 
@@ -109,3 +113,81 @@ void mxtrap_conf_deinit(mxtrap_conf_t *conf);
  *         MXTRAP_TRAPPED or MXTRAP_TRUNCATED.
  */
 mxtrap_result_t mxtrap_apply(const mxtrap_conf_t *conf, knot_pkt_t *pkt);
+
+/*** Signed answers. ***/
+
+/*! Where the RRSIGs of a trapped answer came from. */
+typedef enum {
+	MXTRAP_SIG_NONE = 0,  /*!< Unsigned answer. */
+	MXTRAP_SIG_CACHE,     /*!< Signature cache. */
+	MXTRAP_SIG_FRESH,     /*!< Signed for this answer. */
+} mxtrap_sig_source_t;
+
+/*!
+ * Signing function: appends RRSIGs over \a covered to \a rrsigs (owner,
+ * class and TTL already set), one per signing key, RDATA from \a mm.
+ */
+typedef int (*mxtrap_sign_f)(void *ctx, knot_rrset_t *rrsigs, const knot_rrset_t *covered,
+                             knot_mm_t *mm);
+
+/*! Clock in seconds since the epoch (tests set their own). */
+typedef uint32_t (*mxtrap_clock_f)(void);
+
+/*! Signatures cache in front of a signing function (see module/signer.c). */
+typedef struct mxtrap_signer mxtrap_signer_t;
+
+/*!
+ * \brief Creates a signer.
+ *
+ * \param sign         Signing function; called under a lock, never concurrently.
+ * \param sign_ctx     Its context.
+ * \param margin       Seconds a signature must stay valid beyond the RRset's TTL.
+ * \param cache_slots  Cache size (power of two): one cached RRset per slot.
+ * \param clock        Clock, NULL for time(2).
+ *
+ * \return Signer, NULL on bad arguments or no memory.
+ */
+mxtrap_signer_t *mxtrap_signer_new(mxtrap_sign_f sign, void *sign_ctx, uint32_t margin,
+                                   unsigned cache_slots, mxtrap_clock_f clock);
+
+/*! \brief Frees a signer and its cache (NULL is fine). */
+void mxtrap_signer_free(mxtrap_signer_t *signer);
+
+/*! \brief The signer's validity margin in seconds. */
+uint32_t mxtrap_signer_margin(const mxtrap_signer_t *signer);
+
+/*! \brief The signer's clock. */
+uint32_t mxtrap_signer_now(const mxtrap_signer_t *signer);
+
+/*!
+ * \brief RRSIGs over an RRset, from the cache or signed now.
+ *
+ * \param signer   Signer.
+ * \param covered  RRset to sign (owner is the wildcard for wildcard answers).
+ * \param sigs     Output RRSIG RDATA, allocated from \a mm.
+ * \param mm       Memory context (the packet's).
+ * \param cached   Output: the signatures came from the cache.
+ *
+ * \return KNOT_EOK, KNOT_ENOENT if no key signed, or the signing error.
+ */
+int mxtrap_signer_get(mxtrap_signer_t *signer, const knot_rrset_t *covered,
+                      knot_rdataset_t *sigs, knot_mm_t *mm, bool *cached);
+
+/*!
+ * \brief mxtrap_apply() that also traps signed answers.
+ *
+ * With a signer, an answer whose MX RRset is followed by RRSIG(MX) gets the
+ * merged RRset and the signer's RRSIGs over it in place of the zone's, but
+ * only if the signatures come from exactly the keys that made the zone's
+ * RRSIG(MX) in this answer and stay valid for the signer's margin plus the
+ * RRset's TTL. The rest of ANSWER is written again after the MX RRset.
+ *
+ * \param conf       Configuration.
+ * \param pkt        Response packet.
+ * \param signer     Signer, NULL to leave signed answers alone.
+ * \param source     Output: where the signatures of a trapped answer came from.
+ *
+ * \return As mxtrap_apply().
+ */
+mxtrap_result_t mxtrap_apply_dnssec(const mxtrap_conf_t *conf, knot_pkt_t *pkt,
+                                    mxtrap_signer_t *signer, mxtrap_sig_source_t *source);

@@ -14,6 +14,8 @@
 
 /*! MX RDATA: a 16-bit preference, then the exchanger's name. */
 #define MX_PREF_LEN	2
+/*! RRSIG RDATA up to the signer's name. */
+#define RRSIG_FIXED_LEN	18
 
 static const char *const REASON_NAMES[MXTRAP_UNCHANGED_COUNT] = {
 	[MXTRAP_UNCHANGED_NULL_MX - MXTRAP_UNCHANGED_FIRST]       = "null-mx",
@@ -21,6 +23,10 @@ static const char *const REASON_NAMES[MXTRAP_UNCHANGED_COUNT] = {
 	[MXTRAP_UNCHANGED_TRAP_PRESENT - MXTRAP_UNCHANGED_FIRST]  = "trap-present",
 	[MXTRAP_UNCHANGED_MAX_PREF - MXTRAP_UNCHANGED_FIRST]      = "max-preference",
 	[MXTRAP_UNCHANGED_SIGNED - MXTRAP_UNCHANGED_FIRST]        = "signed",
+	[MXTRAP_UNCHANGED_NO_KEYS - MXTRAP_UNCHANGED_FIRST]       = "no-keys",
+	[MXTRAP_UNCHANGED_KEY_MISMATCH - MXTRAP_UNCHANGED_FIRST]  = "key-mismatch",
+	[MXTRAP_UNCHANGED_EXPIRING - MXTRAP_UNCHANGED_FIRST]      = "expiring",
+	[MXTRAP_UNCHANGED_SIGN_FAILED - MXTRAP_UNCHANGED_FIRST]   = "sign-failed",
 	[MXTRAP_UNCHANGED_UNEXPECTED - MXTRAP_UNCHANGED_FIRST]    = "unexpected",
 };
 
@@ -188,7 +194,10 @@ static bool trap_present(const mxtrap_conf_t *conf, const knot_rdataset_t *rrs,
 	return false;
 }
 
-/*! Locates the MX RRset that ends the ANSWER section, or says why there is none. */
+/*!
+ * Locates the MX RRset in ANSWER. MXTRAP_TRAPPED: it is the last RRset written;
+ * MXTRAP_UNCHANGED_SIGNED: only RRSIGs follow it, one of them over MX.
+ */
 static mxtrap_result_t find_mx(const knot_pkt_t *pkt, uint16_t *mx_index)
 {
 	if (pkt->current != KNOT_ANSWER) {
@@ -201,58 +210,59 @@ static mxtrap_result_t find_mx(const knot_pkt_t *pkt, uint16_t *mx_index)
 		if (pkt->rr[i].type != KNOT_RRTYPE_MX) {
 			continue;
 		}
+		*mx_index = i;
+		if (end != pkt->rrset_count) {
+			return MXTRAP_UNCHANGED_UNEXPECTED;
+		}
 		/* Appending in place needs the MX RRset to be the last one written. */
-		if (i + 1 == end && end == pkt->rrset_count) {
-			*mx_index = i;
+		if (i + 1 == end) {
 			return MXTRAP_TRAPPED;
 		}
+		bool covered = false;
 		for (uint16_t j = i + 1; j < end; j++) {
-			if (pkt->rr[j].type == KNOT_RRTYPE_RRSIG && rrsig_covers_mx(&pkt->rr[j])) {
-				return MXTRAP_UNCHANGED_SIGNED;
+			if (pkt->rr[j].type != KNOT_RRTYPE_RRSIG) {
+				return MXTRAP_UNCHANGED_UNEXPECTED;
 			}
+			covered = covered || rrsig_covers_mx(&pkt->rr[j]);
 		}
-		return MXTRAP_UNCHANGED_UNEXPECTED;
+		return covered ? MXTRAP_UNCHANGED_SIGNED : MXTRAP_UNCHANGED_UNEXPECTED;
 	}
 	return MXTRAP_NOT_MX;
 }
 
-/*! Removes the last RRset, as if knot_pkt_put() had failed to write it. */
-static void drop_last_rrset(knot_pkt_t *pkt, uint16_t index)
+/*! Drops RRsets from \a index on, as if knot_pkt_put() had not written them. */
+static void rewind_answer(knot_pkt_t *pkt, uint16_t index)
 {
-	knot_rrset_t *rr = &pkt->rr[index];
-	const knot_rrinfo_t *info = &pkt->rr_info[index];
-
-	pkt->size = info->pos;
-	pkt->rrset_count -= 1;
-	pkt->sections[KNOT_ANSWER].count -= 1;
-	knot_wire_add_ancount(pkt->wire, -(int16_t)rr->rrs.count);
-	if (!(info->flags & KNOT_PF_NOTRUNC)) {
-		knot_wire_set_tc(pkt->wire);
+	for (uint16_t i = index; i < pkt->rrset_count; i++) {
+		knot_wire_add_ancount(pkt->wire, -(int16_t)pkt->rr[i].rrs.count);
 	}
-	if (info->flags & KNOT_PF_FREE) {
-		knot_rrset_clear(rr, &pkt->mm);
-	}
+	pkt->sections[KNOT_ANSWER].count -= pkt->rrset_count - index;
+	pkt->size = pkt->rr_info[index].pos;
+	pkt->rrset_count = index;
 }
 
-/*! Second half of mxtrap_apply(): everything past the cheap checks (big frame). */
-__attribute__((noinline))
-static mxtrap_result_t apply_trap(const mxtrap_conf_t *conf, knot_pkt_t *pkt,
-                                  uint16_t mx_index, uint16_t low, uint16_t high)
-{
-	knot_rrset_t *mx = &pkt->rr[mx_index];
-	knot_rrinfo_t *info = &pkt->rr_info[mx_index];
-	const knot_rdataset_t rrs = mx->rrs;
-	const knot_rdata_t *rdata;
+/*! The MX RRset with the trap records appended (RDATA in one block from pkt->mm). */
+typedef struct {
+	knot_rdataset_t rrs;   /*!< Zone records, then the traps. */
+	knot_rdataset_t traps; /*!< View of the trap records only. */
+} merged_t;
 
-	/* The names are read from here on: validate them. */
-	rdata = rrs.rdata;
-	for (uint16_t i = 0; i < rrs.count; i++, rdata = knot_rdataset_next((knot_rdata_t *)rdata)) {
+/*!
+ * Validates the names, checks the remaining reasons to leave the RRset alone
+ * and builds the merged RDATA. MXTRAP_TRAPPED when \a out is filled.
+ */
+static mxtrap_result_t merge_traps(const mxtrap_conf_t *conf, knot_pkt_t *pkt,
+                                   const knot_rdataset_t *rrs, uint16_t low, uint16_t high,
+                                   merged_t *out)
+{
+	const knot_rdata_t *rdata = rrs->rdata;
+	for (uint16_t i = 0; i < rrs->count; i++, rdata = knot_rdataset_next((knot_rdata_t *)rdata)) {
 		if (knot_dname_wire_check(mx_exchange(rdata), rdata->data + rdata->len,
 		                          NULL) != rdata->len - MX_PREF_LEN) {
 			return MXTRAP_UNCHANGED_UNEXPECTED;
 		}
 	}
-	if (high > low && trap_present(conf, &rrs, low, high)) {
+	if (high > low && trap_present(conf, rrs, low, high)) {
 		return MXTRAP_UNCHANGED_TRAP_PRESENT;
 	}
 	if (high == UINT16_MAX) {
@@ -260,7 +270,6 @@ static mxtrap_result_t apply_trap(const mxtrap_conf_t *conf, knot_pkt_t *pkt,
 	}
 	uint16_t trap_pref = conf->preference > high ? conf->preference : high + 1;
 
-	/* Size the trap records, then build the merged RDATA in one block. */
 	size_t trap_count = 0, trap_size = 0;
 	if (conf->exchange_count > 0) {
 		trap_count = conf->exchange_count;
@@ -268,46 +277,80 @@ static mxtrap_result_t apply_trap(const mxtrap_conf_t *conf, knot_pkt_t *pkt,
 			trap_size += knot_rdata_size(MX_PREF_LEN + conf->exchange_sizes[i]);
 		}
 	} else {
-		rdata = rrs.rdata;
-		for (uint16_t i = 0; i < rrs.count; i++, rdata = knot_rdataset_next((knot_rdata_t *)rdata)) {
+		rdata = rrs->rdata;
+		for (uint16_t i = 0; i < rrs->count; i++, rdata = knot_rdataset_next((knot_rdata_t *)rdata)) {
 			if (mx_preference(rdata) == low) {
 				trap_count++;
 				trap_size += knot_rdata_size(rdata->len);
 			}
 		}
 	}
-	if (rrs.count + trap_count > UINT16_MAX) {
+	if (rrs->count + trap_count > UINT16_MAX) {
 		return MXTRAP_UNCHANGED_UNEXPECTED;
 	}
 
-	uint8_t *merged = pkt_alloc(pkt, rrs.size + trap_size);
+	uint8_t *merged = pkt_alloc(pkt, rrs->size + trap_size);
 	if (merged == NULL) {
 		return MXTRAP_UNCHANGED_UNEXPECTED;
 	}
-	memcpy(merged, rrs.rdata, rrs.size);
+	memcpy(merged, rrs->rdata, rrs->size);
 
 	/* The trap preference tops every record, so the traps sort last (as in the zone). */
-	knot_rdata_t *traps = (knot_rdata_t *)(merged + rrs.size);
-	knot_rdata_t *out = traps;
+	knot_rdata_t *traps = (knot_rdata_t *)(merged + rrs->size);
+	knot_rdata_t *trap = traps;
 	if (conf->exchange_count > 0) {
 		for (uint16_t i = 0; i < conf->exchange_count; i++) {
-			out->len = MX_PREF_LEN + conf->exchange_sizes[i];
-			knot_wire_write_u16(out->data, trap_pref);
-			memcpy(out->data + MX_PREF_LEN, conf->exchanges[i], conf->exchange_sizes[i]);
-			if (out->len & 1) {
-				out->data[out->len] = 0; /* RDATA padding, as knot_rdata_init(). */
+			trap->len = MX_PREF_LEN + conf->exchange_sizes[i];
+			knot_wire_write_u16(trap->data, trap_pref);
+			memcpy(trap->data + MX_PREF_LEN, conf->exchanges[i], conf->exchange_sizes[i]);
+			if (trap->len & 1) {
+				trap->data[trap->len] = 0; /* RDATA padding, as knot_rdata_init(). */
 			}
-			out = knot_rdataset_next(out);
+			trap = knot_rdataset_next(trap);
 		}
 	} else {
-		rdata = rrs.rdata;
-		for (uint16_t i = 0; i < rrs.count; i++, rdata = knot_rdataset_next((knot_rdata_t *)rdata)) {
+		rdata = rrs->rdata;
+		for (uint16_t i = 0; i < rrs->count; i++, rdata = knot_rdataset_next((knot_rdata_t *)rdata)) {
 			if (mx_preference(rdata) == low) {
-				knot_rdata_init(out, rdata->len, rdata->data);
-				knot_wire_write_u16(out->data, trap_pref);
-				out = knot_rdataset_next(out);
+				knot_rdata_init(trap, rdata->len, rdata->data);
+				knot_wire_write_u16(trap->data, trap_pref);
+				trap = knot_rdataset_next(trap);
 			}
 		}
+	}
+
+	out->rrs.count = rrs->count + trap_count;
+	out->rrs.size = rrs->size + trap_size;
+	out->rrs.rdata = (knot_rdata_t *)merged;
+	out->traps.count = trap_count;
+	out->traps.size = trap_size;
+	out->traps.rdata = traps;
+	return MXTRAP_TRAPPED;
+}
+
+/*! Makes the merged RDATA the packet's view of the MX RRset. */
+static void adopt_merged(knot_pkt_t *pkt, knot_rrset_t *mx, uint16_t flags,
+                         const merged_t *merged)
+{
+	knot_rdataset_t old = mx->rrs;
+	mx->rrs = merged->rrs;
+	if (flags & KNOT_PF_FREE) {
+		knot_rdataset_clear(&old, &pkt->mm);
+	}
+}
+
+/*! Unsigned answer: appends the trap records behind the MX RRset, in place. */
+__attribute__((noinline))
+static mxtrap_result_t apply_trap(const mxtrap_conf_t *conf, knot_pkt_t *pkt,
+                                  uint16_t mx_index, uint16_t low, uint16_t high)
+{
+	knot_rrset_t *mx = &pkt->rr[mx_index];
+	knot_rrinfo_t *info = &pkt->rr_info[mx_index];
+
+	merged_t merged;
+	mxtrap_result_t result = merge_traps(conf, pkt, &mx->rrs, low, high, &merged);
+	if (result != MXTRAP_TRAPPED) {
+		return result;
 	}
 
 	/*
@@ -317,9 +360,7 @@ static mxtrap_result_t apply_trap(const mxtrap_conf_t *conf, knot_pkt_t *pkt,
 	 * compressed as if the RRset were written in one go.
 	 */
 	knot_rrset_t trap_rrset = *mx;
-	trap_rrset.rrs.count = trap_count;
-	trap_rrset.rrs.size = trap_size;
-	trap_rrset.rrs.rdata = traps;
+	trap_rrset.rrs = merged.traps;
 	trap_rrset.additional = NULL;
 
 	knot_rrinfo_t trap_info = { .pos = pkt->size, .flags = info->flags };
@@ -338,36 +379,253 @@ static mxtrap_result_t apply_trap(const mxtrap_conf_t *conf, knot_pkt_t *pkt,
 	pkt->compr.rrinfo = saved_compr.rrinfo;
 	if (written < 0) {
 		pkt->compr = saved_compr;
-		pkt_free(pkt, merged);
+		pkt_free(pkt, merged.rrs.rdata);
 		if (written != KNOT_ESPACE) {
 			return MXTRAP_UNCHANGED_UNEXPECTED;
 		}
 		/* The zone with the trap written in would not fit either. */
-		drop_last_rrset(pkt, mx_index);
+		if (!(info->flags & KNOT_PF_NOTRUNC)) {
+			knot_wire_set_tc(pkt->wire);
+		}
+		rewind_answer(pkt, mx_index);
+		if (info->flags & KNOT_PF_FREE) {
+			knot_rrset_clear(mx, &pkt->mm);
+		}
 		return MXTRAP_TRUNCATED;
 	}
 
 	pkt->size += written;
-	knot_wire_add_ancount(pkt->wire, trap_count);
-
-	mx->rrs.count = rrs.count + trap_count;
-	mx->rrs.size = rrs.size + trap_size;
-	mx->rrs.rdata = (knot_rdata_t *)merged;
-	if (info->flags & KNOT_PF_FREE) {
-		knot_rdataset_t owned = rrs;
-		knot_rdataset_clear(&owned, &pkt->mm);
-	}
+	knot_wire_add_ancount(pkt->wire, merged.traps.count);
+	adopt_merged(pkt, mx, info->flags, &merged);
 
 	return MXTRAP_TRAPPED;
 }
 
-mxtrap_result_t mxtrap_apply(const mxtrap_conf_t *conf, knot_pkt_t *pkt)
+/*! At most this many RRSIG RRsets after MX (CNAME/DNAME chain, MX). */
+#define MAX_RRSIG_SETS	16
+/*! At most this many signatures over one RRset (keys, algorithms). */
+#define MAX_SIGS	8
+
+typedef struct {
+	uint8_t alg;
+	uint16_t tag;
+} sig_key_t;
+
+/*!
+ * Collects the (algorithm, key tag) of the zone's signatures over MX and the
+ * labels they declare; false if they are malformed or disagree on labels.
+ */
+static bool zone_sig_keys(const knot_pkt_t *pkt, uint16_t mx_index, sig_key_t *keys,
+                          size_t *count, uint8_t *labels)
+{
+	*count = 0;
+	for (uint16_t i = mx_index + 1; i < pkt->rrset_count; i++) {
+		const knot_rdataset_t *rrs = &pkt->rr[i].rrs;
+		const knot_rdata_t *rdata = rrs->rdata;
+		for (uint16_t j = 0; j < rrs->count; j++, rdata = knot_rdataset_next((knot_rdata_t *)rdata)) {
+			if (rdata->len < RRSIG_FIXED_LEN) {
+				return false;
+			}
+			if (knot_rrsig_type_covered(rdata) != KNOT_RRTYPE_MX) {
+				continue;
+			}
+			if (*count == MAX_SIGS || (*count > 0 && knot_rrsig_labels(rdata) != *labels)) {
+				return false;
+			}
+			*labels = knot_rrsig_labels(rdata);
+			keys[(*count)++] = (sig_key_t){ knot_rrsig_alg(rdata), knot_rrsig_key_tag(rdata) };
+		}
+	}
+	return *count > 0;
+}
+
+static bool has_key(const sig_key_t *keys, size_t count, sig_key_t key)
+{
+	for (size_t i = 0; i < count; i++) {
+		if (keys[i].alg == key.alg && keys[i].tag == key.tag) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/*!
+ * Checks the signer's RRSIGs against the zone's: the same keys, and valid from
+ * now until the margin plus the TTL. Anything else would risk a bogus answer.
+ */
+static mxtrap_result_t check_sigs(const knot_rdataset_t *sigs, const sig_key_t *zone_keys,
+                                  size_t zone_count, uint32_t now, uint32_t margin,
+                                  uint32_t ttl)
+{
+	if (sigs->count != zone_count) {
+		return MXTRAP_UNCHANGED_KEY_MISMATCH;
+	}
+	sig_key_t ours[MAX_SIGS];
+	const knot_rdata_t *rdata = sigs->rdata;
+	for (uint16_t i = 0; i < sigs->count; i++, rdata = knot_rdataset_next((knot_rdata_t *)rdata)) {
+		if (rdata->len < RRSIG_FIXED_LEN) {
+			return MXTRAP_UNCHANGED_SIGN_FAILED;
+		}
+		ours[i] = (sig_key_t){ knot_rrsig_alg(rdata), knot_rrsig_key_tag(rdata) };
+		if (!has_key(zone_keys, zone_count, ours[i])) {
+			return MXTRAP_UNCHANGED_KEY_MISMATCH;
+		}
+		int64_t valid_since = (int32_t)(now - knot_rrsig_sig_inception(rdata));
+		int64_t valid_for = (int32_t)(knot_rrsig_sig_expiration(rdata) - now);
+		if (valid_since < 0 || valid_for < (int64_t)margin + ttl) {
+			return MXTRAP_UNCHANGED_EXPIRING;
+		}
+	}
+	for (size_t i = 0; i < zone_count; i++) {
+		if (!has_key(ours, sigs->count, zone_keys[i])) {
+			return MXTRAP_UNCHANGED_KEY_MISMATCH;
+		}
+	}
+	return MXTRAP_TRAPPED;
+}
+
+/*!
+ * The name the zone's RRSIG(MX) was made for: the owner itself, or for a
+ * wildcard answer "*." and the owner's last \a labels labels (RFC 4035 5.3.2).
+ */
+static const knot_dname_t *signed_owner(const knot_dname_t *owner, uint8_t labels,
+                                        knot_dname_t *buf)
+{
+	size_t owner_labels = knot_dname_labels(owner, NULL);
+	if (knot_dname_is_wildcard(owner) || labels >= owner_labels) {
+		return owner;
+	}
+	const knot_dname_t *suffix = owner;
+	for (size_t i = labels; i < owner_labels; i++) {
+		suffix = knot_wire_next_label(suffix, NULL);
+	}
+	buf[0] = 1;
+	buf[1] = '*';
+	memcpy(buf + 2, suffix, knot_dname_size(suffix));
+	return buf;
+}
+
+/*!
+ * Signed answer: ANSWER is written again from the MX RRset on, with the merged
+ * RRset and the signer's RRSIG(MX) in place of the zone's; the other RRSIGs
+ * that followed keep their order.
+ */
+__attribute__((noinline))
+static mxtrap_result_t apply_signed(const mxtrap_conf_t *conf, knot_pkt_t *pkt,
+                                    uint16_t mx_index, uint16_t low, uint16_t high,
+                                    mxtrap_signer_t *signer, mxtrap_sig_source_t *source)
+{
+	knot_rrset_t *mx = &pkt->rr[mx_index];
+	uint16_t rrsig_sets = pkt->rrset_count - mx_index - 1;
+	sig_key_t zone_keys[MAX_SIGS];
+	size_t zone_count;
+	uint8_t labels = 0;
+	if (rrsig_sets > MAX_RRSIG_SETS ||
+	    !zone_sig_keys(pkt, mx_index, zone_keys, &zone_count, &labels) ||
+	    labels > knot_dname_labels(mx->owner, NULL)) {
+		return MXTRAP_UNCHANGED_UNEXPECTED;
+	}
+
+	merged_t merged;
+	mxtrap_result_t result = merge_traps(conf, pkt, &mx->rrs, low, high, &merged);
+	if (result != MXTRAP_TRAPPED) {
+		return result;
+	}
+
+#ifdef MXTRAP_TEST_KEEP_ZONE_RRSIG
+	/* Negative control for the tests: the zone's signature over the merged set. */
+	(void)signer;
+	(void)check_sigs;
+	(void)signed_owner;
+	*source = MXTRAP_SIG_FRESH;
+#else
+	knot_rdataset_t sigs;
+	knot_dname_storage_t wildcard;
+	knot_rrset_t covered = *mx;
+	covered.owner = (knot_dname_t *)signed_owner(mx->owner, labels, wildcard);
+	covered.rrs = merged.rrs;
+	bool cached = false;
+	if (mxtrap_signer_get(signer, &covered, &sigs, &pkt->mm, &cached) != KNOT_EOK) {
+		pkt_free(pkt, merged.rrs.rdata);
+		return MXTRAP_UNCHANGED_SIGN_FAILED;
+	}
+	*source = cached ? MXTRAP_SIG_CACHE : MXTRAP_SIG_FRESH;
+	result = check_sigs(&sigs, zone_keys, zone_count, mxtrap_signer_now(signer),
+	                    mxtrap_signer_margin(signer), mx->ttl);
+	if (result != MXTRAP_TRAPPED) {
+		knot_rdataset_clear(&sigs, &pkt->mm);
+		pkt_free(pkt, merged.rrs.rdata);
+		return result;
+	}
+#endif
+
+	/* Keep what was written from the MX RRset on, then write it again. */
+	knot_rrset_t after[MAX_RRSIG_SETS + 1];
+	knot_rrinfo_t after_info[MAX_RRSIG_SETS + 1];
+	memcpy(after, mx, (rrsig_sets + 1) * sizeof(*after));
+	memcpy(after_info, &pkt->rr_info[mx_index], (rrsig_sets + 1) * sizeof(*after_info));
+	uint16_t mx_pos = after_info[0].pos;
+	uint16_t mx_hint = after_info[0].compress_ptr[KNOT_COMPR_HINT_OWNER];
+	if (mx_hint >= mx_pos) {
+		mx_hint = KNOT_COMPR_HINT_NONE; /* The owner was written in the MX RRset itself. */
+	}
+
+	rewind_answer(pkt, mx_index);
+	/* Compression may only refer to what is left: restart from the QNAME. */
+	pkt->compr.suffix.pos = KNOT_WIRE_HEADER_SIZE;
+	pkt->compr.suffix.labels = knot_dname_labels(pkt->wire + KNOT_WIRE_HEADER_SIZE, pkt->wire);
+
+	knot_rrset_t merged_rr = after[0];
+	merged_rr.rrs = merged.rrs;
+	int ret = knot_pkt_put(pkt, mx_hint, &merged_rr, after_info[0].flags);
+	uint16_t owner_hint = pkt->rr_info[mx_index].compress_ptr[KNOT_COMPR_HINT_OWNER];
+	for (uint16_t i = 1; ret == KNOT_EOK && i <= rrsig_sets; i++) {
+		knot_rrset_t rrsig = after[i];
+		uint16_t hint = after_info[i].compress_ptr[KNOT_COMPR_HINT_OWNER];
+		if (rrsig_covers_mx(&after[i])) {
+#ifndef MXTRAP_TEST_KEEP_ZONE_RRSIG
+			rrsig.rrs = sigs;
+#endif
+			hint = owner_hint;
+		} else if (hint >= mx_pos) {
+			hint = KNOT_COMPR_HINT_NONE;
+		}
+		ret = knot_pkt_put(pkt, hint, &rrsig, after_info[i].flags);
+	}
+	if (ret != KNOT_EOK) {
+		/* knot_pkt_put() has set TC as Knot does for its own RRsets and RRSIGs. */
+		*source = MXTRAP_SIG_NONE;
+		return ret == KNOT_ESPACE ? MXTRAP_TRUNCATED : MXTRAP_UNCHANGED_UNEXPECTED;
+	}
+
+	if (after_info[0].flags & KNOT_PF_FREE) {
+		knot_rdataset_clear(&after[0].rrs, &pkt->mm);
+	}
+	for (uint16_t i = 1; i <= rrsig_sets; i++) {
+#ifndef MXTRAP_TEST_KEEP_ZONE_RRSIG
+		if (rrsig_covers_mx(&after[i]) && (after_info[i].flags & KNOT_PF_FREE)) {
+			knot_rdataset_clear(&after[i].rrs, &pkt->mm);
+		}
+#endif
+	}
+	return MXTRAP_TRAPPED;
+}
+
+mxtrap_result_t mxtrap_apply_dnssec(const mxtrap_conf_t *conf, knot_pkt_t *pkt,
+                                    mxtrap_signer_t *signer, mxtrap_sig_source_t *source)
 {
 	assert(conf && pkt);
 
+	mxtrap_sig_source_t ignored;
+	if (source == NULL) {
+		source = &ignored;
+	}
+	*source = MXTRAP_SIG_NONE;
+
 	uint16_t mx_index = 0;
 	mxtrap_result_t found = find_mx(pkt, &mx_index);
-	if (found != MXTRAP_TRAPPED) {
+	if (found != MXTRAP_TRAPPED &&
+	    (found != MXTRAP_UNCHANGED_SIGNED || signer == NULL)) {
 		return found;
 	}
 
@@ -397,5 +655,13 @@ mxtrap_result_t mxtrap_apply(const mxtrap_conf_t *conf, knot_pkt_t *pkt)
 	if (low == high && conf->require_backup) {
 		return MXTRAP_UNCHANGED_NO_BACKUP;
 	}
-	return apply_trap(conf, pkt, mx_index, low, high);
+	if (found == MXTRAP_TRAPPED) {
+		return apply_trap(conf, pkt, mx_index, low, high);
+	}
+	return apply_signed(conf, pkt, mx_index, low, high, signer, source);
+}
+
+mxtrap_result_t mxtrap_apply(const mxtrap_conf_t *conf, knot_pkt_t *pkt)
+{
+	return mxtrap_apply_dnssec(conf, pkt, NULL, NULL);
 }

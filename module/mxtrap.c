@@ -15,6 +15,7 @@
  */
 
 #include <assert.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,13 +26,39 @@
 #define MOD_PREFERENCE		"\x0a""preference"
 #define MOD_EXCHANGE		"\x08""exchange"
 #define MOD_REQUIRE_BACKUP	"\x0e""require-backup"
+#define MOD_DNSSEC		"\x06""dnssec"
+#define MOD_POLICY		"\x06""policy"
+
+/* knotd's own configuration names (not in the module API headers). */
+#define C_POLICY		"\x06""policy"
+#define C_DNSSEC_SIGNING	"\x0e""dnssec-signing"
+#define C_DNSSEC_POLICY		"\x0d""dnssec-policy"
+#define C_RRSIG_LIFETIME	"\x0e""rrsig-lifetime"
+#define C_RRSIG_REFRESH		"\x0d""rrsig-refresh"
+#define C_PROPAG_DELAY		"\x11""propagation-delay"
+
+/*! Knot's built-in policy values used when the zone names no policy. */
+#define DEFAULT_RRSIG_LIFETIME	(14 * 24 * 3600)
+#define DEFAULT_PROPAG_DELAY	3600
+
+/*! Cached signed MX RRsets per zone (one per slot). */
+#define SIG_CACHE_SLOTS		256
 
 /*! Counter ids, in the order they are registered. */
 enum {
 	CTR_TRAPPED = 0,
 	CTR_TRUNCATED,
 	CTR_UNCHANGED,
+	CTR_SIGNATURES,
 };
+
+/*! Module context: built once at load. */
+typedef struct {
+	mxtrap_conf_t conf;
+	bool dnssec;                 /*!< Signed answers are to be trapped. */
+	mxtrap_signer_t *signer;     /*!< NULL if signing is unavailable. */
+	atomic_bool told[MXTRAP_UNCHANGED_COUNT]; /*!< Logged once per reason. */
+} mxtrap_ctx_t;
 
 static int check_exchange(knotd_conf_check_args_t *args)
 {
@@ -46,6 +73,8 @@ const yp_item_t mxtrap_conf[] = {
 	{ MOD_PREFERENCE,     YP_TINT,   YP_VINT = { 0, UINT16_MAX, MXTRAP_DEFAULT_PREFERENCE } },
 	{ MOD_EXCHANGE,       YP_TDNAME, YP_VNONE, YP_FMULTI, { check_exchange } },
 	{ MOD_REQUIRE_BACKUP, YP_TBOOL,  YP_VBOOL = { true } },
+	{ MOD_DNSSEC,         YP_TBOOL,  YP_VNONE },
+	{ MOD_POLICY,         YP_TREF,   YP_VREF = { C_POLICY }, YP_FNONE, { knotd_conf_check_ref } },
 	{ NULL }
 };
 
@@ -55,6 +84,34 @@ static char *unchanged_to_str(uint32_t idx, uint32_t count)
 	return strdup(mxtrap_reason_name(MXTRAP_UNCHANGED_FIRST + idx));
 }
 
+static char *signatures_to_str(uint32_t idx, uint32_t count)
+{
+	(void)count;
+	return strdup(idx == 0 ? "cache" : "fresh");
+}
+
+/*! Tells the operator once per zone (and load) why signed answers lack the trap. */
+static void tell_once(knotd_mod_t *mod, mxtrap_ctx_t *ctx, mxtrap_result_t reason)
+{
+	static const char *const why[] = {
+		[MXTRAP_UNCHANGED_NO_KEYS - MXTRAP_UNCHANGED_FIRST] =
+			"no DNSSEC signing keys were usable when the module loaded",
+		[MXTRAP_UNCHANGED_KEY_MISMATCH - MXTRAP_UNCHANGED_FIRST] =
+			"the zone is signed with other keys than the module loaded (key rollover)",
+		[MXTRAP_UNCHANGED_EXPIRING - MXTRAP_UNCHANGED_FIRST] =
+			"the module's signatures are close to expiry",
+		[MXTRAP_UNCHANGED_SIGN_FAILED - MXTRAP_UNCHANGED_FIRST] =
+			"signing failed",
+	};
+	size_t idx = reason - MXTRAP_UNCHANGED_FIRST;
+	if (idx >= sizeof(why) / sizeof(why[0]) || why[idx] == NULL ||
+	    atomic_exchange(&ctx->told[idx], true)) {
+		return;
+	}
+	knotd_mod_log(mod, LOG_NOTICE, "signed MX answers go out without the trap, %s; "
+	              "'knotc reload' loads current keys and signs again", why[idx]);
+}
+
 /*! The MX part of the hook: kept out of line so the common path stays frameless. */
 __attribute__((noinline))
 static knotd_in_state_t mxtrap_answer_mx(knotd_in_state_t state, knot_pkt_t *pkt,
@@ -62,18 +119,30 @@ static knotd_in_state_t mxtrap_answer_mx(knotd_in_state_t state, knot_pkt_t *pkt
 {
 	assert(pkt && qdata && mod);
 
-	mxtrap_result_t result = mxtrap_apply(knotd_mod_ctx(mod), pkt);
+	mxtrap_ctx_t *ctx = knotd_mod_ctx(mod);
+	mxtrap_sig_source_t source;
+	mxtrap_result_t result = mxtrap_apply_dnssec(&ctx->conf, pkt, ctx->signer, &source);
 	unsigned thread = qdata->params->thread_id;
 	switch (result) {
 	case MXTRAP_NOT_MX:
 		return state;
 	case MXTRAP_TRAPPED:
 		knotd_mod_stats_incr(mod, thread, CTR_TRAPPED, 0, 1);
+		if (source != MXTRAP_SIG_NONE) {
+			knotd_mod_stats_incr(mod, thread, CTR_SIGNATURES,
+			                     source == MXTRAP_SIG_CACHE ? 0 : 1, 1);
+		}
 		return state;
 	case MXTRAP_TRUNCATED:
 		knotd_mod_stats_incr(mod, thread, CTR_TRUNCATED, 0, 1);
 		return KNOTD_IN_STATE_TRUNC;
+	case MXTRAP_UNCHANGED_SIGNED:
+		if (ctx->dnssec) {
+			result = MXTRAP_UNCHANGED_NO_KEYS;
+		}
+		// FALLTHROUGH
 	default:
+		tell_once(mod, ctx, result);
 		knotd_mod_stats_incr(mod, thread, CTR_UNCHANGED,
 		                     result - MXTRAP_UNCHANGED_FIRST, 1);
 		return state;
@@ -95,10 +164,64 @@ static knotd_in_state_t mxtrap_answer(knotd_in_state_t state, knot_pkt_t *pkt,
 	return mxtrap_answer_mx(state, pkt, qdata, mod);
 }
 
+static int sign_rrset(void *mod, knot_rrset_t *rrsigs, const knot_rrset_t *covered,
+                      knot_mm_t *mm)
+{
+	return knotd_mod_dnssec_sign_rrset(mod, rrsigs, covered, mm);
+}
+
+/*! How long before expiry a signature must be left alone: the policy's rrsig-refresh. */
+static uint32_t refresh_margin(knotd_mod_t *mod)
+{
+	knotd_conf_t policy = knotd_conf_mod(mod, MOD_POLICY);
+	if (policy.count == 0) {
+		policy = knotd_conf_zone(mod, C_DNSSEC_POLICY, knotd_mod_zone(mod));
+	}
+	if (policy.count == 0) {
+		return DEFAULT_RRSIG_LIFETIME / 10 + DEFAULT_PROPAG_DELAY;
+	}
+	knotd_conf_t refresh = knotd_conf(mod, C_POLICY, C_RRSIG_REFRESH, &policy);
+	if (refresh.single.integer != YP_NIL) {
+		return refresh.single.integer;
+	}
+	/* Knot's default refresh, less the zone's maximum TTL (the RRset's TTL is added per answer). */
+	knotd_conf_t lifetime = knotd_conf(mod, C_POLICY, C_RRSIG_LIFETIME, &policy);
+	knotd_conf_t delay = knotd_conf(mod, C_POLICY, C_PROPAG_DELAY, &policy);
+	return lifetime.single.integer / 10 + delay.single.integer;
+}
+
+/*! Prepares signing; a zone without usable keys is still served, unsigned answers trapped. */
+static void dnssec_load(knotd_mod_t *mod, mxtrap_ctx_t *ctx)
+{
+	knotd_conf_t dnssec = knotd_conf_mod(mod, MOD_DNSSEC);
+	if (dnssec.count == 0) {
+		dnssec = knotd_conf_zone(mod, C_DNSSEC_SIGNING, knotd_mod_zone(mod));
+	}
+	ctx->dnssec = dnssec.single.boolean;
+	if (!ctx->dnssec) {
+		return;
+	}
+
+	int ret = knotd_mod_dnssec_init(mod);
+	if (ret == KNOT_EOK) {
+		ret = knotd_mod_dnssec_load_keyset(mod, false);
+	}
+	if (ret != KNOT_EOK) {
+		knotd_mod_log(mod, LOG_NOTICE, "DNSSEC keys not available (%s), signed MX answers "
+		              "go out without the trap until 'knotc reload'", knot_strerror(ret));
+		atomic_store(&ctx->told[MXTRAP_UNCHANGED_NO_KEYS - MXTRAP_UNCHANGED_FIRST], true);
+		return;
+	}
+	ctx->signer = mxtrap_signer_new(sign_rrset, mod, refresh_margin(mod), SIG_CACHE_SLOTS, NULL);
+	if (ctx->signer == NULL) {
+		knotd_mod_log(mod, LOG_ERR, "failed to allocate the signature cache");
+	}
+}
+
 int mxtrap_load(knotd_mod_t *mod)
 {
-	mxtrap_conf_t *conf = calloc(1, sizeof(*conf));
-	if (conf == NULL) {
+	mxtrap_ctx_t *ctx = calloc(1, sizeof(*ctx));
+	if (ctx == NULL) {
 		return KNOT_ENOMEM;
 	}
 
@@ -111,7 +234,7 @@ int mxtrap_load(knotd_mod_t *mod)
 		names = calloc(exchange.count, sizeof(*names));
 		if (names == NULL) {
 			knotd_conf_free(&exchange);
-			free(conf);
+			free(ctx);
 			return KNOT_ENOMEM;
 		}
 		for (size_t i = 0; i < exchange.count; i++) {
@@ -119,12 +242,12 @@ int mxtrap_load(knotd_mod_t *mod)
 		}
 	}
 
-	int ret = mxtrap_conf_init(conf, preference.single.integer,
+	int ret = mxtrap_conf_init(&ctx->conf, preference.single.integer,
 	                           require_backup.single.boolean, names, exchange.count);
 	free(names);
 	knotd_conf_free(&exchange);
 	if (ret != KNOT_EOK) {
-		free(conf);
+		free(ctx);
 		return ret;
 	}
 
@@ -137,24 +260,32 @@ int mxtrap_load(knotd_mod_t *mod)
 		                          unchanged_to_str);
 	}
 	if (ret == KNOT_EOK) {
+		ret = knotd_mod_stats_add(mod, "signatures", 2, signatures_to_str);
+	}
+	if (ret == KNOT_EOK) {
 		ret = knotd_mod_in_hook(mod, KNOTD_STAGE_ANSWER, mxtrap_answer);
 	}
 	if (ret != KNOT_EOK) {
-		mxtrap_conf_deinit(conf);
-		free(conf);
+		mxtrap_conf_deinit(&ctx->conf);
+		free(ctx);
 		return ret;
 	}
 
-	knotd_mod_ctx_set(mod, conf);
+	dnssec_load(mod, ctx);
+	knotd_mod_ctx_set(mod, ctx);
 
 	return KNOT_EOK;
 }
 
 void mxtrap_unload(knotd_mod_t *mod)
 {
-	mxtrap_conf_t *conf = knotd_mod_ctx(mod);
-	mxtrap_conf_deinit(conf);
-	free(conf);
+	mxtrap_ctx_t *ctx = knotd_mod_ctx(mod);
+	if (ctx == NULL) {
+		return;
+	}
+	mxtrap_signer_free(ctx->signer);
+	mxtrap_conf_deinit(&ctx->conf);
+	free(ctx);
 }
 
 KNOTD_MOD_API(mxtrap, KNOTD_MOD_FLAG_SCOPE_ZONE | KNOTD_MOD_FLAG_OPT_CONF,

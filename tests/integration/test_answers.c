@@ -114,7 +114,7 @@ static const zone_def_t ZONES[] = {
 	{ "exin.test.",     "mod-mxtrap/exin",     "exin.test.zone",     "exin.test.trap.zone",     false },
 	{ "nobackup.test.", "mod-mxtrap/nobackup", "nobackup.test.zone", "nobackup.test.trap.zone", false },
 	{ "nomod.test.",    NULL,                  "nomod.test.zone",    "nomod.test.zone",         false },
-	{ "signed.test.",   "mod-mxtrap",          "signed.test.zone",   "signed.test.trap.zone",   true },
+	{ "signed.test.",   "mod-mxtrap/nosign",   "signed.test.zone",   "signed.test.trap.zone",   true },
 };
 
 /*! \brief Module instances configured on server A. */
@@ -127,7 +127,9 @@ static const char MODULE_SECTIONS[] =
 	"    exchange: [ decoy.exin.test., mx1.exin.test. ]\n"
 	"    preference: 500\n"
 	"  - id: nobackup\n"
-	"    require-backup: off\n\n";
+	"    require-backup: off\n"
+	"  - id: nosign\n"   /* Signed answers left alone: tests/dnssec signs them. */
+	"    dnssec: off\n\n";
 
 static int64_t now_ms(void)
 {

@@ -529,9 +529,13 @@ START_TEST(reason_names)
 	ck_assert_str_eq(mxtrap_reason_name(MXTRAP_UNCHANGED_TRAP_PRESENT), "trap-present");
 	ck_assert_str_eq(mxtrap_reason_name(MXTRAP_UNCHANGED_MAX_PREF), "max-preference");
 	ck_assert_str_eq(mxtrap_reason_name(MXTRAP_UNCHANGED_SIGNED), "signed");
+	ck_assert_str_eq(mxtrap_reason_name(MXTRAP_UNCHANGED_NO_KEYS), "no-keys");
+	ck_assert_str_eq(mxtrap_reason_name(MXTRAP_UNCHANGED_KEY_MISMATCH), "key-mismatch");
+	ck_assert_str_eq(mxtrap_reason_name(MXTRAP_UNCHANGED_EXPIRING), "expiring");
+	ck_assert_str_eq(mxtrap_reason_name(MXTRAP_UNCHANGED_SIGN_FAILED), "sign-failed");
 	ck_assert_str_eq(mxtrap_reason_name(MXTRAP_UNCHANGED_UNEXPECTED), "unexpected");
 	ck_assert_str_eq(mxtrap_reason_name(MXTRAP_TRAPPED), "unknown");
-	ck_assert_int_eq(MXTRAP_UNCHANGED_COUNT, 6);
+	ck_assert_int_eq(MXTRAP_UNCHANGED_COUNT, 10);
 }
 END_TEST
 

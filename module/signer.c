@@ -1,0 +1,212 @@
+/*  Copyright (C) 2026 knot-mxtrap authors
+
+    This program is free software: you can redistribute it and/or modify
+    it under the terms of the GNU General Public License as published by
+    the Free Software Foundation, either version 3 of the License, or
+    (at your option) any later version.
+ */
+
+/*
+ * Signature cache in front of a signing function that is not safe to call
+ * concurrently (knotd's per-module DNSSEC context). Direct-mapped: one entry
+ * per slot, a slot lock held only to compare and copy, never while signing,
+ * so a cache hit never waits for a signature being made.
+ */
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mxtrap.h"
+
+typedef struct {
+	uint64_t hash;
+	uint32_t key_len;
+	uint32_t sig_size;
+	uint16_t sig_count;
+	uint8_t data[];        /* key_len bytes of key, then sig_size bytes of RRSIG RDATA */
+} entry_t;
+
+typedef struct {
+	pthread_mutex_t lock;
+	entry_t *entry;
+} slot_t;
+
+struct mxtrap_signer {
+	mxtrap_sign_f sign;
+	void *sign_ctx;
+	uint32_t margin;
+	mxtrap_clock_f clock;
+	pthread_mutex_t sign_lock;
+	unsigned slot_mask;
+	slot_t slots[];
+};
+
+mxtrap_signer_t *mxtrap_signer_new(mxtrap_sign_f sign, void *sign_ctx, uint32_t margin,
+                                   unsigned cache_slots, mxtrap_clock_f clock)
+{
+	if (sign == NULL || cache_slots == 0 || (cache_slots & (cache_slots - 1)) != 0) {
+		return NULL;
+	}
+
+	mxtrap_signer_t *signer = calloc(1, sizeof(*signer) + cache_slots * sizeof(slot_t));
+	if (signer == NULL) {
+		return NULL;
+	}
+	signer->sign = sign;
+	signer->sign_ctx = sign_ctx;
+	signer->margin = margin;
+	signer->clock = clock;
+	signer->slot_mask = cache_slots - 1;
+	pthread_mutex_init(&signer->sign_lock, NULL);
+	for (unsigned i = 0; i < cache_slots; i++) {
+		pthread_mutex_init(&signer->slots[i].lock, NULL);
+	}
+	return signer;
+}
+
+void mxtrap_signer_free(mxtrap_signer_t *signer)
+{
+	if (signer == NULL) {
+		return;
+	}
+	for (unsigned i = 0; i <= signer->slot_mask; i++) {
+		free(signer->slots[i].entry);
+		pthread_mutex_destroy(&signer->slots[i].lock);
+	}
+	pthread_mutex_destroy(&signer->sign_lock);
+	free(signer);
+}
+
+uint32_t mxtrap_signer_margin(const mxtrap_signer_t *signer)
+{
+	return signer->margin;
+}
+
+uint32_t mxtrap_signer_now(const mxtrap_signer_t *signer)
+{
+	return signer->clock != NULL ? signer->clock() : (uint32_t)time(NULL);
+}
+
+/* FNV-1a: short keys, no adversary controls which RRsets exist in a zone. */
+static uint64_t key_hash(const uint8_t *data, size_t len)
+{
+	uint64_t hash = 0xcbf29ce484222325ULL;
+	for (size_t i = 0; i < len; i++) {
+		hash = (hash ^ data[i]) * 0x100000001b3ULL;
+	}
+	return hash;
+}
+
+/*! The cache key: everything the signature covers. */
+static uint8_t *make_key(const knot_rrset_t *covered, knot_mm_t *mm, size_t *len)
+{
+	size_t owner_size = knot_dname_size(covered->owner);
+	*len = owner_size + sizeof(uint16_t) + sizeof(uint32_t) + covered->rrs.size;
+	uint8_t *key = mm->alloc != NULL ? mm->alloc(mm->ctx, *len) : malloc(*len);
+	if (key == NULL) {
+		return NULL;
+	}
+	uint8_t *pos = key;
+	knot_dname_copy_lower(pos, covered->owner);
+	pos += owner_size;
+	knot_wire_write_u16(pos, covered->rclass);
+	pos += sizeof(uint16_t);
+	knot_wire_write_u32(pos, covered->ttl);
+	pos += sizeof(uint32_t);
+	memcpy(pos, covered->rrs.rdata, covered->rrs.size);
+	return key;
+}
+
+static void mm_release(knot_mm_t *mm, void *ptr)
+{
+	if (mm->free != NULL) {
+		mm->free(ptr);
+	} else if (mm->alloc == NULL) {
+		free(ptr);
+	}
+}
+
+/*! Copies a cached entry's signatures into the packet's memory, under the slot lock. */
+static bool lookup(slot_t *slot, uint64_t hash, const uint8_t *key, size_t key_len,
+                   knot_rdataset_t *sigs, knot_mm_t *mm)
+{
+	bool found = false;
+	pthread_mutex_lock(&slot->lock);
+	const entry_t *entry = slot->entry;
+	if (entry != NULL && entry->hash == hash && entry->key_len == key_len &&
+	    memcmp(entry->data, key, key_len) == 0) {
+		knot_rdata_t *copy = mm->alloc != NULL ? mm->alloc(mm->ctx, entry->sig_size)
+		                                       : malloc(entry->sig_size);
+		if (copy != NULL) {
+			memcpy(copy, entry->data + key_len, entry->sig_size);
+			sigs->count = entry->sig_count;
+			sigs->size = entry->sig_size;
+			sigs->rdata = copy;
+			found = true;
+		}
+	}
+	pthread_mutex_unlock(&slot->lock);
+	return found;
+}
+
+int mxtrap_signer_get(mxtrap_signer_t *signer, const knot_rrset_t *covered,
+                      knot_rdataset_t *sigs, knot_mm_t *mm, bool *cached)
+{
+	size_t key_len;
+	uint8_t *key = make_key(covered, mm, &key_len);
+	if (key == NULL) {
+		return KNOT_ENOMEM;
+	}
+	uint64_t hash = key_hash(key, key_len);
+	slot_t *slot = &signer->slots[hash & signer->slot_mask];
+
+	*cached = true;
+	if (lookup(slot, hash, key, key_len, sigs, mm)) {
+		mm_release(mm, key);
+		return KNOT_EOK;
+	}
+
+	/* One signature at a time: the signing context is not thread-safe. */
+	pthread_mutex_lock(&signer->sign_lock);
+	if (lookup(slot, hash, key, key_len, sigs, mm)) {
+		pthread_mutex_unlock(&signer->sign_lock);
+		mm_release(mm, key);
+		return KNOT_EOK;
+	}
+	knot_rrset_t rrsigs;
+	knot_rrset_init(&rrsigs, covered->owner, KNOT_RRTYPE_RRSIG, covered->rclass,
+	                covered->ttl);
+	int ret = signer->sign(signer->sign_ctx, &rrsigs, covered, mm);
+	if (ret == KNOT_EOK && rrsigs.rrs.count == 0) {
+		ret = KNOT_ENOENT;
+	}
+	if (ret != KNOT_EOK) {
+		pthread_mutex_unlock(&signer->sign_lock);
+		knot_rdataset_clear(&rrsigs.rrs, mm);
+		mm_release(mm, key);
+		return ret;
+	}
+
+	entry_t *entry = malloc(sizeof(*entry) + key_len + rrsigs.rrs.size);
+	if (entry != NULL) {
+		entry->hash = hash;
+		entry->key_len = key_len;
+		entry->sig_size = rrsigs.rrs.size;
+		entry->sig_count = rrsigs.rrs.count;
+		memcpy(entry->data, key, key_len);
+		memcpy(entry->data + key_len, rrsigs.rrs.rdata, rrsigs.rrs.size);
+		pthread_mutex_lock(&slot->lock);
+		entry_t *old = slot->entry;
+		slot->entry = entry;
+		pthread_mutex_unlock(&slot->lock);
+		free(old);
+	}
+	pthread_mutex_unlock(&signer->sign_lock);
+
+	mm_release(mm, key);
+	*sigs = rrsigs.rrs;
+	*cached = false;
+	return KNOT_EOK;
+}
