@@ -549,7 +549,6 @@ static mxtrap_result_t apply_signed(const mxtrap_conf_t *conf, knot_pkt_t *pkt,
 		pkt_free(pkt, merged.rrs.rdata);
 		return MXTRAP_UNCHANGED_SIGN_FAILED;
 	}
-	*source = cached ? MXTRAP_SIG_CACHE : MXTRAP_SIG_FRESH;
 	result = check_sigs(&sigs, zone_keys, zone_count, mxtrap_signer_now(signer),
 	                    mxtrap_signer_margin(signer), mx->ttl);
 	if (result != MXTRAP_TRAPPED) {
@@ -557,6 +556,7 @@ static mxtrap_result_t apply_signed(const mxtrap_conf_t *conf, knot_pkt_t *pkt,
 		pkt_free(pkt, merged.rrs.rdata);
 		return result;
 	}
+	*source = cached ? MXTRAP_SIG_CACHE : MXTRAP_SIG_FRESH;
 #endif
 
 	/* Keep what was written from the MX RRset on, then write it again. */

@@ -20,37 +20,7 @@
 #include <string.h>
 
 #include "mxtrap.h"
-
-/* A pool allocator like knotd's per-query memory: freed all at once. */
-typedef struct block {
-	struct block *next;
-	max_align_t data[];
-} block_t;
-
-static block_t *pool_blocks;
-
-static void *pool_alloc(void *ctx, size_t len)
-{
-	(void)ctx;
-	block_t *block = malloc(sizeof(*block) + len);
-	if (block == NULL) {
-		return NULL;
-	}
-	block->next = pool_blocks;
-	pool_blocks = block;
-	return block->data;
-}
-
-static knot_mm_t pool = { .ctx = NULL, .alloc = pool_alloc, .free = NULL };
-
-static void pool_release(void)
-{
-	while (pool_blocks != NULL) {
-		block_t *next = pool_blocks->next;
-		free(pool_blocks);
-		pool_blocks = next;
-	}
-}
+#include "pool.h"
 
 /*! An empty RRset, all of it from the pool. */
 static knot_rrset_t *rrset_new(const char *owner, uint16_t type, uint32_t ttl)
