@@ -36,6 +36,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../child_env.h"
+
 #define KNOTC_TIMEOUT_S  20   /* per knotc run */
 #define TCASE_TIMEOUT_S  120  /* per test */
 #define OUT_MAX          8192
@@ -115,55 +117,6 @@ static char *replace_all(const char *text, const char *from, const char *to)
 	return out;
 }
 
-/*
- * Environment of knotc: ours, or with KNOTD_PRELOAD set, ours less
- * LD_PRELOAD/ASAN_OPTIONS/UBSAN_OPTIONS plus the preload and options that
- * write reports to SANITIZER_LOG_DIR/{asan,ubsan}.knotc-conf.PID and stop at
- * the first error.  Built once in main(), before any fork().
- */
-static char **knotc_env(void)
-{
-	extern char **environ;
-	const char *preload = getenv("KNOTD_PRELOAD");
-	if (preload == NULL || preload[0] == '\0') {
-		return environ;
-	}
-	const char *logdir = getenv("SANITIZER_LOG_DIR");
-	char asan_log[PATH_MAX] = "", ubsan_log[PATH_MAX] = "";
-	if (logdir != NULL && logdir[0] != '\0') {
-		if (mkdir(logdir, 0755) != 0 && errno != EEXIST) {
-			fprintf(stderr, "test_conf: mkdir %s: %s\n", logdir, strerror(errno));
-		}
-		snprintf(asan_log, sizeof(asan_log), "log_path=%s/asan.knotc-conf:", logdir);
-		snprintf(ubsan_log, sizeof(ubsan_log), "log_path=%s/ubsan.knotc-conf:", logdir);
-	}
-	size_t n = 0;
-	while (environ[n] != NULL) {
-		n++;
-	}
-	char **env = calloc(n + 4, sizeof(char *));
-	char *extra[3] = { NULL };
-	if (env == NULL ||
-	    asprintf(&extra[0], "LD_PRELOAD=%s", preload) < 0 ||
-	    asprintf(&extra[1], "ASAN_OPTIONS=%shalt_on_error=1:detect_leaks=1", asan_log) < 0 ||
-	    asprintf(&extra[2], "UBSAN_OPTIONS=%shalt_on_error=1:print_stacktrace=1", ubsan_log) < 0) {
-		perror("test_conf: knotc_env");
-		exit(EXIT_FAILURE);
-	}
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (strncmp(environ[i], "LD_PRELOAD=", 11) != 0 &&
-		    strncmp(environ[i], "ASAN_OPTIONS=", 13) != 0 &&
-		    strncmp(environ[i], "UBSAN_OPTIONS=", 14) != 0) {
-			env[k++] = environ[i];
-		}
-	}
-	for (size_t i = 0; i < 3; i++) {
-		env[k++] = extra[i];
-	}
-	env[k] = NULL;
-	return env;
-}
 
 /* Creates a fresh work directory with run/, storage/ and zones/ in it. */
 static void make_workdir(char *dir, size_t len)
@@ -514,7 +467,7 @@ int main(void)
 	g_module = need_env("MXTRAP_MODULE");
 	g_knotc = need_env("KNOTC");
 	g_examples = need_env("CONF_EXAMPLES_DIR");
-	g_knotc_env = knotc_env();
+	g_knotc_env = child_env("knotc-conf");
 	if (access(g_module, R_OK) != 0) {
 		fprintf(stderr, "test_conf: module %s: %s\n", g_module, strerror(errno));
 		return EXIT_FAILURE;

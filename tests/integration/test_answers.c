@@ -54,6 +54,8 @@
 
 #include <libknot/libknot.h>
 
+#include "../child_env.h"
+
 static int g_scale = 1;			/*!< MXTRAP_TIMEOUT_SCALE. */
 
 #define START_TIMEOUT_MS	(20000 * g_scale)	/*!< Bound for a server to answer. */
@@ -213,58 +215,6 @@ static void log_tail(const char *path, char *out, size_t outlen)
 	}
 }
 
-/*!
- * \brief Environment for a knotd or knotc child.
- *
- * Without KNOTD_PRELOAD: the test's own environment.  With it: the test's
- * environment less LD_PRELOAD, ASAN_OPTIONS and UBSAN_OPTIONS, plus the
- * preload and sanitizer options writing reports to
- * SANITIZER_LOG_DIR/{asan,ubsan}.\a tag.PID.  Built before fork() (no
- * allocation in the child); kept for the life of the process.
- */
-static char **child_env(const char *tag)
-{
-	extern char **environ;
-	const char *preload = getenv("KNOTD_PRELOAD");
-	if (preload == NULL || preload[0] == '\0') {
-		return environ;
-	}
-	const char *logdir = env_or("SANITIZER_LOG_DIR", NULL);
-	if (logdir != NULL && mkdir(logdir, 0755) != 0 && errno != EEXIST) {
-		fprintf(stderr, "# mkdir %s: %s\n", logdir, strerror(errno));
-	}
-	size_t n = 0;
-	while (environ[n] != NULL) {
-		n++;
-	}
-	char **env = calloc(n + 4, sizeof(char *));
-	char *extra[3] = { NULL };
-	char asan_log[PATH_MAX], ubsan_log[PATH_MAX];
-	fmt(asan_log, sizeof(asan_log), "log_path=%s/asan.%s:", logdir ? logdir : "", tag);
-	fmt(ubsan_log, sizeof(ubsan_log), "log_path=%s/ubsan.%s:", logdir ? logdir : "", tag);
-	if (env == NULL ||
-	    asprintf(&extra[0], "LD_PRELOAD=%s", preload) < 0 ||
-	    asprintf(&extra[1], "ASAN_OPTIONS=%shalt_on_error=1:detect_leaks=1",
-	             logdir ? asan_log : "") < 0 ||
-	    asprintf(&extra[2], "UBSAN_OPTIONS=%shalt_on_error=1:print_stacktrace=1",
-	             logdir ? ubsan_log : "") < 0) {
-		perror("child_env");
-		exit(EXIT_FAILURE);
-	}
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (strncmp(environ[i], "LD_PRELOAD=", 11) != 0 &&
-		    strncmp(environ[i], "ASAN_OPTIONS=", 13) != 0 &&
-		    strncmp(environ[i], "UBSAN_OPTIONS=", 14) != 0) {
-			env[k++] = environ[i];
-		}
-	}
-	for (size_t i = 0; i < 3; i++) {
-		env[k++] = extra[i];
-	}
-	env[k] = NULL;
-	return env;
-}
 
 /*! \brief Split KNOTD_WRAPPER at spaces into g_wrapper (kept for the process). */
 static void parse_wrapper(void)
