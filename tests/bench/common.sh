@@ -3,10 +3,25 @@
 #
 # Every knotd started here is recorded in BENCH_PIDS and stopped by the EXIT
 # trap set in bench_tmp_init, whatever happens.
+#
+# BENCH_DNSSEC=1 (both scripts): the zone is signed by knotd (dnssec-signing
+# with policy "bench": ECDSAP256SHA256, default lifetimes), the queries are
+# DO MX queries at the apex and only mxtrap and hand-edited are compared
+# (signed answers: the module's RRSIG over the merged set vs the zone's).
+# BENCH_SEED, when set, is a directory with a prepared server per variant
+# (BENCH_SEED/VARIANT, see bench_dnssec_arm): its databases (keys, journal,
+# timers) are copied into every new server directory, so that knotd starts
+# with the zone signed and the module with its keys.
 
 BENCH_DIR=tests/bench
 BENCH_ZONE=bench.test.
-BENCH_SERIAL=2026010101
+BENCH_DNSSEC=${BENCH_DNSSEC:-0}
+if [ "$BENCH_DNSSEC" = 1 ]; then
+	BENCH_SERIAL=2026010102   # signing increments the zone file's serial
+else
+	BENCH_SERIAL=2026010101
+fi
+BENCH_SEED=""
 BENCH_PIDS=()
 
 #! Builds the baseline module and the query sender (tests/bench/meson.build).
@@ -114,9 +129,16 @@ bench_write_conf() {
 	*) echo "bench: unknown variant $variant" >&2; return 1 ;;
 	esac
 	cp "$BENCH_DIR/zones/$zone" "$dir/bench.test.zone"
+	if [ -n "$BENCH_SEED" ]; then
+		cp -a "$BENCH_SEED/$variant/keys" "$BENCH_SEED/$variant/journal" \
+			"$BENCH_SEED/$variant/timers" "$dir/" || return 1
+	fi
 	{
 		if [ -n "$module_id" ]; then
 			printf 'module:\n  - id: %s\n    file: "%s"\n\n' "$module_id" "$module_file"
+		fi
+		if [ "$BENCH_DNSSEC" = 1 ]; then
+			printf 'policy:\n  - id: bench\n    algorithm: ECDSAP256SHA256\n\n'
 		fi
 		printf 'server:\n    rundir: "%s"\n    listen: 127.0.0.1@%s\n' "$dir" "$port"
 		printf '    udp-workers: 1\n    tcp-workers: 1\n    background-workers: 1\n\n'
@@ -127,6 +149,9 @@ bench_write_conf() {
 		printf 'zone:\n  - domain: %s\n    file: "%s/bench.test.zone"\n' "$BENCH_ZONE" "$dir"
 		if [ -n "$module_id" ]; then
 			printf '    module: %s\n' "$module_id"
+		fi
+		if [ "$BENCH_DNSSEC" = 1 ]; then
+			printf '    dnssec-signing: on\n    dnssec-policy: bench\n'
 		fi
 	} >"$dir/knot.conf"
 }
@@ -232,6 +257,9 @@ bench_query_file() {
 
 #! Records in ANSWER of a variant's answer to a query kind.
 bench_expected_ancount() {
+	case $BENCH_DNSSEC,$1,$2 in
+	1,*,mx-affected) echo 4 ; return ;;   # 3 MX and their RRSIG
+	esac
 	case $1,$2 in
 	mxtrap,mx-affected | hand-edited,mx-affected) echo 3 ;;
 	*,mx-affected) echo 2 ;;
@@ -241,24 +269,101 @@ bench_expected_ancount() {
 
 #! Checks mod-mxtrap's counters after N queries of a kind.
 bench_check_counters() {
-	local dir=$1 kind=$2 n=$3 stats want
+	local dir=$1 kind=$2 n=$3 stats
 	stats=$(bench_knotc "$dir" zone-stats "$BENCH_ZONE" mod-mxtrap 2>&1) || {
 		echo "bench: knotc zone-stats failed: $stats" >&2
 		return 1
 	}
-	case $kind in
-	mx-affected)   want="mod-mxtrap.trapped = $n" ;;
-	mx-unaffected) want="mod-mxtrap.unchanged[no-backup] = $n" ;;
-	*)             want="mod-mxtrap.trapped = 0" ;;
+	local want=() line
+	case $BENCH_DNSSEC,$kind in
+	# The first answer is signed, the others take the signature from the cache.
+	1,mx-affected)   want=("trapped = $n" "signatures[cache] = $((n - 1))" "signatures[fresh] = 1") ;;
+	*,mx-affected)   want=("trapped = $n") ;;
+	*,mx-unaffected) want=("unchanged[no-backup] = $n") ;;
+	*)               want=("trapped = 0") ;;
 	esac
-	if ! grep -qF -- "$want" <<<"$stats"; then
-		echo "bench: expected '$want' in the module counters, got: $stats" >&2
+	for line in "${want[@]}"; do
+		if ! grep -qxF -- "[$BENCH_ZONE] mod-mxtrap.$line" <<<"$stats"; then
+			echo "bench: expected 'mod-mxtrap.$line' in the module counters, got: $stats" >&2
+			return 1
+		fi
+	done
+	if [ "$BENCH_DNSSEC" = 1 ] && grep -q 'unchanged' <<<"$stats"; then
+		echo "bench: signed answers left unchanged: $stats" >&2
 		return 1
 	fi
 	if [ "$kind" = a ] && grep -q 'unchanged' <<<"$stats"; then
 		echo "bench: A queries must not touch the module counters: $stats" >&2
 		return 1
 	fi
+}
+
+#! The ANSWER section of a UDP answer, one record a line, lower case, TTL left
+#  out. Usage: bench_answer PORT QNAME QTYPE [kdig options...]
+bench_answer() {
+	local port=$1 qname=$2 qtype=$3
+	shift 3
+	kdig @127.0.0.1 -p "$port" +notcp +retry=2 +timeout=2 +noall +answer "$@" "$qname" "$qtype" |
+		awk 'NF { $2 = ""; print tolower($0) }'
+}
+
+#! BENCH_DNSSEC: readies a server just started on an empty key store and checks
+#  its signed answers. knotd generates the keys while it loads the zone, after
+#  the modules were loaded: mod-mxtrap has no keys on this first start
+#  (documented) and `knotc reload` re-creates it with them. Then the apex MX
+#  answer to a DO query must carry the trap and exactly one RRSIG(MX), and
+#  the module's counters must show the first answer's signature made fresh
+#  (none from the cache yet) and the next two answers' taken from the cache.
+#  Prints one line of what was checked.
+#  Usage: bench_dnssec_arm DIR VARIANT PORT
+bench_dnssec_arm() {
+	local dir=$1 variant=$2 port=$3 i ans="" sigs stats
+	if [ "$variant" = mxtrap ]; then
+		bench_knotc "$dir" reload >/dev/null || return 1
+	fi
+	for i in $(seq 100); do
+		ans=$(bench_answer "$port" "$BENCH_ZONE" MX +dnssec +bufsize=1232) || ans=""
+		grep -q ' mx 99 mail1\.bench\.test\.$' <<<"$ans" && break
+		ans=""
+		sleep 0.1
+	done
+	sigs=$(grep -c ' rrsig mx ' <<<"$ans") || sigs=0
+	if [ "$sigs" -ne 1 ] || [ "$(grep -c ' in mx ' <<<"$ans")" -ne 3 ]; then
+		echo "bench: $variant: the signed apex MX answer needs the trap and one RRSIG(MX):" >&2
+		echo "${ans:-(no answer with the trap within 10 s)}" >&2
+		return 1
+	fi
+	if [ "$variant" = mxtrap ]; then
+		stats=$(bench_knotc "$dir" zone-stats "$BENCH_ZONE" mod-mxtrap 2>&1) || stats=""
+		if ! grep -qxF "[$BENCH_ZONE] mod-mxtrap.signatures[fresh] = 1" <<<"$stats" ||
+		   grep -qF 'signatures[cache]' <<<"$stats"; then
+			echo "bench: mxtrap: after the first trapped answer, expected signatures[fresh] = 1" \
+			     "and no cache hit: $stats" >&2
+			return 1
+		fi
+		bench_answer "$port" "$BENCH_ZONE" MX +dnssec +bufsize=1232 >/dev/null &&
+			bench_answer "$port" "$BENCH_ZONE" MX +dnssec +bufsize=1232 >/dev/null || return 1
+		bench_check_counters "$dir" mx-affected 3 || return 1
+	fi
+	printf 'signed:    %-11s apex MX (DO): trap and 1 RRSIG(MX), key tag %s%s\n' "$variant" \
+		"$(awk '$3 == "rrsig" && $4 == "mx" { print $10 }' <<<"$ans")" \
+		"$([ "$variant" = mxtrap ] && echo "; signatures[fresh] 1, then [cache] 2 after 2 more")"
+}
+
+#! BENCH_DNSSEC: prepares BENCH_SEED/VARIANT for each variant given (first
+#  start on an empty key store, bench_dnssec_arm, clean stop) and sets
+#  BENCH_SEED: servers started afterwards begin with the zone signed and the
+#  module's keys in place.
+bench_dnssec_seed() {
+	local seed=$BENCH_TMP/seed variant
+	BENCH_SEED=""
+	for variant in "$@"; do
+		mkdir -p "$seed/$variant"
+		bench_launch "$seed/$variant" "$variant" 300 "" || return 1
+		bench_dnssec_arm "$seed/$variant" "$variant" "$BENCH_PORT" || return 1
+		bench_stop_knotd "$seed/$variant" || return 1
+	done
+	BENCH_SEED=$seed
 }
 
 #! Inclusive Ir per query of mxtrap.so's functions and of what they call (callgrind file, N).

@@ -16,8 +16,9 @@
  * carry the query's ID, QR, NOERROR and the expected ANCOUNT; the first
  * answer is written to stdout as "size=S ancount=A arcount=R".
  *
- * Usage: udp_sender ADDR PORT QNAME QTYPE COUNT [EDNS_SIZE]
- *   QTYPE is a number (MX = 15, A = 1); EDNS_SIZE 0 (default) sends no OPT.
+ * Usage: udp_sender ADDR PORT QNAME QTYPE COUNT [EDNS_SIZE [do]]
+ *   QTYPE is a number (MX = 15, A = 1); EDNS_SIZE 0 (default) sends no OPT;
+ *   "do" sets the DO bit in the OPT record (needs EDNS_SIZE > 0).
  * Exit status: 0 when all COUNT answers arrived and were valid, 1 otherwise.
  */
 
@@ -52,7 +53,7 @@ static bool parse_uint(const char *str, unsigned long max, unsigned long *out)
 
 /*! Builds a query with the given ID; returns its size or 0. */
 static size_t build_query(uint8_t *buf, size_t len, uint16_t id, const knot_dname_t *qname,
-                          uint16_t qtype, uint16_t edns)
+                          uint16_t qtype, uint16_t edns, bool dnssec_ok)
 {
 	size_t qname_len = knot_dname_size(qname);
 	size_t size = KNOT_WIRE_HEADER_SIZE + qname_len + 4 + (edns > 0 ? 11 : 0);
@@ -73,7 +74,8 @@ static size_t build_query(uint8_t *buf, size_t len, uint16_t id, const knot_dnam
 		pos[0] = 0;                              /* Root owner. */
 		knot_wire_write_u16(pos + 1, KNOT_RRTYPE_OPT);
 		knot_wire_write_u16(pos + 3, edns);      /* UDP payload size. */
-		knot_wire_write_u32(pos + 5, 0);         /* Extended RCODE, version, flags. */
+		/* Extended RCODE, version 0, flags: DO or none. */
+		knot_wire_write_u32(pos + 5, dnssec_ok ? KNOT_EDNS_DO_MASK : 0);
 		knot_wire_write_u16(pos + 9, 0);         /* No options. */
 	}
 	return size;
@@ -82,17 +84,20 @@ static size_t build_query(uint8_t *buf, size_t len, uint16_t id, const knot_dnam
 int main(int argc, char **argv)
 {
 	unsigned long port, qtype, count, edns = 0;
+	bool dnssec_ok = (argc == 8 && strcmp(argv[7], "do") == 0);
 	struct sockaddr_in addr = { .sin_family = AF_INET };
 	knot_dname_storage_t qname;
 
-	if ((argc != 6 && argc != 7) ||
+	if (argc < 6 || argc > 8 || (argc == 8 && !dnssec_ok) ||
 	    inet_pton(AF_INET, argv[1], &addr.sin_addr) != 1 ||
 	    !parse_uint(argv[2], UINT16_MAX, &port) || port == 0 ||
 	    knot_dname_from_str(qname, argv[3], sizeof(qname)) == NULL ||
 	    !parse_uint(argv[4], UINT16_MAX, &qtype) ||
 	    !parse_uint(argv[5], UINT32_MAX, &count) ||
-	    (argc == 7 && !parse_uint(argv[6], UINT16_MAX, &edns))) {
-		fprintf(stderr, "usage: %s IPV4_ADDR PORT QNAME QTYPE COUNT [EDNS_SIZE]\n", argv[0]);
+	    (argc >= 7 && !parse_uint(argv[6], UINT16_MAX, &edns)) ||
+	    (dnssec_ok && edns == 0)) {
+		fprintf(stderr, "usage: %s IPV4_ADDR PORT QNAME QTYPE COUNT [EDNS_SIZE [do]]\n",
+		        argv[0]);
 		return 1;
 	}
 	addr.sin_port = htons((uint16_t)port);
@@ -108,7 +113,7 @@ int main(int argc, char **argv)
 	unsigned long answered = 0;
 	for (unsigned long i = 0; i < count; i++) {
 		uint16_t id = (uint16_t)(i * 7919 + 1);
-		size_t qlen = build_query(query, sizeof(query), id, qname, qtype, edns);
+		size_t qlen = build_query(query, sizeof(query), id, qname, qtype, edns, dnssec_ok);
 		if (qlen == 0 || send(fd, query, qlen, 0) != (ssize_t)qlen) {
 			fprintf(stderr, "udp_sender: send failed at query %lu: %s\n", i, strerror(errno));
 			break;
