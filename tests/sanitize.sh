@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Sanitizer job: builds ./build-asan (-Dsanitize=true: module, core and tests
-# with ASan+UBSan), runs the unit and integration suites there, and fails on
-# any test failure or any sanitizer report.
+# with ASan+UBSan), runs the unit, integration and dnssec suites there, and fails on
+# any test failure or any sanitizer report. The DNSSEC suite (unbound
+# validating the module's signatures) runs here, with the module's signing
+# path instrumented inside knotd.
 #
 # The integration tests start Debian's knotd and knotc with LD_PRELOAD of the
 # ASan runtime (meson variable knotd_preload) so the ASan-built module can be
@@ -24,7 +26,7 @@ mkdir -p "$log_dir"
 
 status=0
 timeout 900 meson test -C "$build_dir" --print-errorlogs --num-processes 1 \
-	--suite unit --suite integration || status=$?
+	--suite unit --suite integration --suite dnssec || status=$?
 
 summary=$build_dir/meson-logs/testlog.txt
 passed=$(grep -c '^result: *exit status 0$' "$summary" || true)

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(gcc libc6-dev pkg-config meson ninja-build check
           knot knot-dnsutils libknot-dev
-          clang libclang-rt-14-dev valgrind dnsperf procps util-linux)
+          clang libclang-rt-14-dev valgrind dnsperf procps util-linux unbound)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
