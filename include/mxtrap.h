@@ -185,7 +185,8 @@ int mxtrap_signer_get(mxtrap_signer_t *signer, const knot_rrset_t *covered,
  * \param conf       Configuration.
  * \param pkt        Response packet.
  * \param signer     Signer, NULL to leave signed answers alone.
- * \param source     Output: where the signatures of a trapped answer came from.
+ * \param source     Output: where the signatures of a trapped answer came from
+ *                   (not NULL).
  *
  * \return As mxtrap_apply().
  */

@@ -165,6 +165,30 @@ static bool rrsig_covers_mx(const knot_rrset_t *rrsig)
 	return false;
 }
 
+static inline uint8_t ascii_lower(uint8_t c)
+{
+	return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
+}
+
+/*! Case-insensitive equality of two validated, uncompressed names; stops at the first difference. */
+static bool name_case_equal(const knot_dname_t *a, const knot_dname_t *b)
+{
+	while (*a == *b) {
+		uint8_t len = *a;
+		if (len == 0) {
+			return true;
+		}
+		for (uint8_t i = 1; i <= len; i++) {
+			if (ascii_lower(a[i]) != ascii_lower(b[i])) {
+				return false;
+			}
+		}
+		a += len + 1;
+		b += len + 1;
+	}
+	return false;
+}
+
 /*! Checks whether one of the trap exchangers already stands at the top preference. */
 static bool trap_present(const mxtrap_conf_t *conf, const knot_rdataset_t *rrs,
                          uint16_t low, uint16_t high)
@@ -176,7 +200,7 @@ static bool trap_present(const mxtrap_conf_t *conf, const knot_rdataset_t *rrs,
 		}
 		if (conf->exchange_count > 0) {
 			for (uint16_t j = 0; j < conf->exchange_count; j++) {
-				if (knot_dname_is_case_equal(mx_exchange(top), conf->exchanges[j])) {
+				if (name_case_equal(mx_exchange(top), conf->exchanges[j])) {
 					return true;
 				}
 			}
@@ -186,12 +210,29 @@ static bool trap_present(const mxtrap_conf_t *conf, const knot_rdataset_t *rrs,
 		for (uint16_t j = 0; j < rrs->count; j++,
 		     primary = knot_rdataset_next((knot_rdata_t *)primary)) {
 			if (mx_preference(primary) == low &&
-			    knot_dname_is_case_equal(mx_exchange(top), mx_exchange(primary))) {
+			    name_case_equal(mx_exchange(top), mx_exchange(primary))) {
 				return true;
 			}
 		}
 	}
 	return false;
+}
+
+/*! After the MX RRset: only RRSIG RRsets, one of them over MX (a signed answer)? */
+__attribute__((noinline))
+static mxtrap_result_t signed_or_unexpected(const knot_pkt_t *pkt, uint16_t mx_index, uint16_t end)
+{
+	if (end != pkt->rrset_count) {
+		return MXTRAP_UNCHANGED_UNEXPECTED;
+	}
+	bool covered = false;
+	for (uint16_t j = mx_index + 1; j < end; j++) {
+		if (pkt->rr[j].type != KNOT_RRTYPE_RRSIG) {
+			return MXTRAP_UNCHANGED_UNEXPECTED;
+		}
+		covered = covered || rrsig_covers_mx(&pkt->rr[j]);
+	}
+	return covered ? MXTRAP_UNCHANGED_SIGNED : MXTRAP_UNCHANGED_UNEXPECTED;
 }
 
 /*!
@@ -211,21 +252,11 @@ static mxtrap_result_t find_mx(const knot_pkt_t *pkt, uint16_t *mx_index)
 			continue;
 		}
 		*mx_index = i;
-		if (end != pkt->rrset_count) {
-			return MXTRAP_UNCHANGED_UNEXPECTED;
-		}
 		/* Appending in place needs the MX RRset to be the last one written. */
-		if (i + 1 == end) {
+		if (i + 1 == end && end == pkt->rrset_count) {
 			return MXTRAP_TRAPPED;
 		}
-		bool covered = false;
-		for (uint16_t j = i + 1; j < end; j++) {
-			if (pkt->rr[j].type != KNOT_RRTYPE_RRSIG) {
-				return MXTRAP_UNCHANGED_UNEXPECTED;
-			}
-			covered = covered || rrsig_covers_mx(&pkt->rr[j]);
-		}
-		return covered ? MXTRAP_UNCHANGED_SIGNED : MXTRAP_UNCHANGED_UNEXPECTED;
+		return signed_or_unexpected(pkt, i, end);
 	}
 	return MXTRAP_NOT_MX;
 }
@@ -251,7 +282,8 @@ typedef struct {
  * Validates the names, checks the remaining reasons to leave the RRset alone
  * and builds the merged RDATA. MXTRAP_TRAPPED when \a out is filled.
  */
-static mxtrap_result_t merge_traps(const mxtrap_conf_t *conf, knot_pkt_t *pkt,
+__attribute__((always_inline))
+static inline mxtrap_result_t merge_traps(const mxtrap_conf_t *conf, knot_pkt_t *pkt,
                                    const knot_rdataset_t *rrs, uint16_t low, uint16_t high,
                                    merged_t *out)
 {
@@ -329,7 +361,7 @@ static mxtrap_result_t merge_traps(const mxtrap_conf_t *conf, knot_pkt_t *pkt,
 }
 
 /*! Makes the merged RDATA the packet's view of the MX RRset. */
-static void adopt_merged(knot_pkt_t *pkt, knot_rrset_t *mx, uint16_t flags,
+static inline void adopt_merged(knot_pkt_t *pkt, knot_rrset_t *mx, uint16_t flags,
                          const merged_t *merged)
 {
 	knot_rdataset_t old = mx->rrs;
@@ -614,14 +646,9 @@ static mxtrap_result_t apply_signed(const mxtrap_conf_t *conf, knot_pkt_t *pkt,
 mxtrap_result_t mxtrap_apply_dnssec(const mxtrap_conf_t *conf, knot_pkt_t *pkt,
                                     mxtrap_signer_t *signer, mxtrap_sig_source_t *source)
 {
-	assert(conf && pkt);
+	assert(conf && pkt && source);
 
-	mxtrap_sig_source_t ignored;
-	if (source == NULL) {
-		source = &ignored;
-	}
 	*source = MXTRAP_SIG_NONE;
-
 	uint16_t mx_index = 0;
 	mxtrap_result_t found = find_mx(pkt, &mx_index);
 	if (found != MXTRAP_TRAPPED &&
@@ -663,5 +690,6 @@ mxtrap_result_t mxtrap_apply_dnssec(const mxtrap_conf_t *conf, knot_pkt_t *pkt,
 
 mxtrap_result_t mxtrap_apply(const mxtrap_conf_t *conf, knot_pkt_t *pkt)
 {
-	return mxtrap_apply_dnssec(conf, pkt, NULL, NULL);
+	mxtrap_sig_source_t source;
+	return mxtrap_apply_dnssec(conf, pkt, NULL, &source);
 }

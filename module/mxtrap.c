@@ -91,6 +91,7 @@ static char *signatures_to_str(uint32_t idx, uint32_t count)
 }
 
 /*! Tells the operator once per zone (and load) why signed answers lack the trap. */
+__attribute__((noinline))
 static void tell_once(knotd_mod_t *mod, mxtrap_ctx_t *ctx, mxtrap_result_t reason)
 {
 	static const char *const why[] = {
@@ -141,8 +142,12 @@ static knotd_in_state_t mxtrap_answer_mx(knotd_in_state_t state, knot_pkt_t *pkt
 			result = MXTRAP_UNCHANGED_NO_KEYS;
 		}
 		// FALLTHROUGH
-	default:
+	case MXTRAP_UNCHANGED_KEY_MISMATCH:
+	case MXTRAP_UNCHANGED_EXPIRING:
+	case MXTRAP_UNCHANGED_SIGN_FAILED:
 		tell_once(mod, ctx, result);
+		// FALLTHROUGH
+	default:
 		knotd_mod_stats_incr(mod, thread, CTR_UNCHANGED,
 		                     result - MXTRAP_UNCHANGED_FIRST, 1);
 		return state;

@@ -219,7 +219,7 @@ START_TEST(cname_order_kept)
 {
 	answer_t a;
 	signed_answer(&a, "alias.example.com.", "example.com.", 2, ZONE_KEY, 1, 65535);
-	ck_assert_int_eq(mxtrap_apply_dnssec(&conf, a.pkt, signer, NULL), MXTRAP_TRAPPED);
+	ck_assert_int_eq(mxtrap_apply_dnssec(&conf, a.pkt, signer, &(mxtrap_sig_source_t){ 0 }), MXTRAP_TRAPPED);
 	knot_pkt_t *p = reparse(a.pkt);
 	const knot_pktsection_t *an = knot_pkt_section(p, KNOT_ANSWER);
 	static const uint16_t order[] = { KNOT_RRTYPE_CNAME, KNOT_RRTYPE_MX, KNOT_RRTYPE_MX,
@@ -241,7 +241,7 @@ START_TEST(wildcard_labels)
 {
 	answer_t a;
 	signed_answer(&a, "host.wild.example.com.", "host.wild.example.com.", 3, ZONE_KEY, 1, 65535);
-	ck_assert_int_eq(mxtrap_apply_dnssec(&conf, a.pkt, signer, NULL), MXTRAP_TRAPPED);
+	ck_assert_int_eq(mxtrap_apply_dnssec(&conf, a.pkt, signer, &(mxtrap_sig_source_t){ 0 }), MXTRAP_TRAPPED);
 	ck_assert(knot_dname_is_equal(fake.owner,
 	          (const knot_dname_t *)"\x01""*""\x04""wild""\x07""example""\x03""com"));
 	knot_pkt_t *p = reparse(a.pkt);
@@ -302,7 +302,7 @@ START_TEST(both_keys)
 	fake.count = 2;
 	answer_t a;
 	signed_answer(&a, "example.com.", "example.com.", 2, two, 2, 65535);
-	ck_assert_int_eq(mxtrap_apply_dnssec(&conf, a.pkt, signer, NULL), MXTRAP_TRAPPED);
+	ck_assert_int_eq(mxtrap_apply_dnssec(&conf, a.pkt, signer, &(mxtrap_sig_source_t){ 0 }), MXTRAP_TRAPPED);
 	knot_pkt_t *p = reparse(a.pkt);
 	ck_assert_uint_eq(knot_pkt_section(p, KNOT_ANSWER)->count, 5);
 	knot_pkt_free(p);
@@ -319,7 +319,7 @@ START_TEST(expiring)
 	mxtrap_signer_t *fresh = mxtrap_signer_new(fake_sign, NULL, MARGIN, 4, fake_clock);
 	answer_t a;
 	signed_answer(&a, "example.com.", "example.com.", 2, ZONE_KEY, 1, 65535);
-	ck_assert_int_eq(mxtrap_apply_dnssec(&conf, a.pkt, fresh, NULL), MXTRAP_TRAPPED);
+	ck_assert_int_eq(mxtrap_apply_dnssec(&conf, a.pkt, fresh, &(mxtrap_sig_source_t){ 0 }), MXTRAP_TRAPPED);
 	answer_free(&a);
 	mxtrap_signer_free(fresh);
 }
@@ -351,7 +351,7 @@ START_TEST(too_large_truncates)
 	answer_free(&a);
 
 	signed_answer(&a, "example.com.", "example.com.", 2, ZONE_KEY, 1, fits);
-	ck_assert_int_eq(mxtrap_apply_dnssec(&conf, a.pkt, signer, NULL), MXTRAP_TRUNCATED);
+	ck_assert_int_eq(mxtrap_apply_dnssec(&conf, a.pkt, signer, &(mxtrap_sig_source_t){ 0 }), MXTRAP_TRUNCATED);
 	ck_assert(knot_wire_get_tc(a.pkt->wire));
 	ck_assert_uint_le(a.pkt->size, fits);
 	knot_pkt_t *p = reparse(a.pkt);
