@@ -13,10 +13,11 @@
  *
  * Every input is turned into a configuration for mxtrap_conf_init() and into
  * a response packet in the state Knot leaves it after the ANSWER section;
- * then mxtrap_apply() runs and the packet is checked against invariants and
- * against an independent model of the behaviour contract. A violated
- * invariant prints one line to stderr and calls abort(), which libFuzzer
- * reports as a crash. Records are never dumped to text.
+ * then mxtrap_apply() (or mxtrap_apply_dnssec() with a stand-in signer) runs
+ * and the packet is checked against invariants and against an independent
+ * model of the behaviour contract. A violated invariant prints one line to
+ * stderr and calls abort(), which libFuzzer reports as a crash. Records are
+ * never dumped to text.
  *
  * Input format (integers big-endian; reading past the end of the input
  * yields zero bytes, so every input is valid):
@@ -49,15 +50,19 @@
  *                bit 1: at the size limit: max_size = size of the built
  *                       packet + reserved + (M & 0x3ff)
  *                bit 2: inject: replace the RDATA of the packet's last
- *                       RRset with the records at the end of the input
+ *                       RRset with the records of the injection below
  *                bit 3: inject: also make that RRset's type MX
  *                bits 4-5: owner compression hint: 0 as knotd (QNAME when
- *                       the owner is the QNAME), 1 NONE, 2 QNAME, 3 as knotd
- *                       puts glue: where the previous RRset wrote its first
- *                       RDATA name (hints 2 and 3 may name another owner:
- *                       knotd never would, the core must still cope)
+ *                       the owner is the QNAME; in signed mode an RRSIG gets
+ *                       where the RRset it covers wrote its owner), 1 NONE,
+ *                       2 QNAME, 3 as knotd puts glue: where the previous
+ *                       RRset wrote its first RDATA name (hints 2 and 3 may
+ *                       name another owner: knotd never would, the core must
+ *                       still cope)
  *                bit 6: past the answer goes to ADDITIONAL
- *                bit 7: the core's allocation from pkt->mm fails
+ *                bit 7: an allocation from pkt->mm fails during the first
+ *                       call of the core (the second one with U bit 1): the
+ *                       first allocation, or the one T bits 5-7 give
  *     u16  M     max_size (at least 12), or the slack at the size limit
  *     u8   R     reserved space (knot_pkt_reserve)
  *     u8   O     rotation (knot_pkt_put_rotate), 0: none
@@ -68,29 +73,120 @@
  *                knot_pkt_parse(); its ID/flags, question and the RRsets of
  *                its ANSWER section (even when parsing failed later) are
  *                put into a fresh response
- *   Injection (L bit 2)
+ *   Injection (only with L bit 2)
  *     u8   K     number of records (K % 17)
- *     K x { u16 len, len bytes }         raw RDATA
+ *     K x { u16 len, len bytes }         raw RDATA (an RRSIG RRset is not
+ *                emptied, and a record of 18 octets or more whose signer
+ *                name does not end inside it is cut to 17 octets: knotd
+ *                only holds RRSIG RRsets that libknot has written, and the
+ *                core hands them back to knot_pkt_put())
+ *   Signer (absent in inputs of the unsigned format: all zero)
+ *     u8   S     bit 0: signed mode: mxtrap_apply_dnssec() with the stand-in
+ *                       signer (cache of 2 slots), called twice on two copies
+ *                       of the packet built alike (the second call is served
+ *                       from the cache when the first one signed)
+ *                bit 1: mxtrap_apply_dnssec() without a signer (NULL)
+ *                       (bits 0 or 1: RRSIG RRsets are put as knotd puts
+ *                       them: KNOT_PF_ORIGTTL, owner hint as for L hint 0)
+ *                bit 2: the stand-in signer fails
+ *                bit 3: its last signature is cut to (T & 0x1f) % 18 octets
+ *                bits 4-7: its number of keys (0..15)
+ *     u8   T     bits 0-4: see S bit 3
+ *                bits 5-7: number of the allocation that fails (L bit 7)
+ *     u8   U     bit 0: RRSIG RRsets without KNOT_PF_ORIGTTL
+ *                bit 1: the allocation (L bit 7) fails in the second call
+ *     u32  now        the signer's clock
+ *     u32  margin     the signer's margin
+ *     u32  E          its signatures expire at now + E (serial arithmetic)
+ *     u32  I          their inception is now - I
+ *     keys x { u8 algorithm, u16 key tag }   the stand-in writes one RRSIG
+ *                per key: 18 fixed octets, signer name example.com., 8
+ *                octets "stand-i" and the key's index (a key tag used twice
+ *                gives two signatures)
+ *     u8   N     RRSIG RRsets the harness appends to ANSWER (N % 5), each:
+ *       u8 G   bits 0-1: owner: 0 the last MX RRset's (else the QNAME's),
+ *                        1 the QNAME (root if none), 2 the first RRset's,
+ *                        3 the previous RRset's
+ *              bits 2-4: number of records (0..7)
+ *              bit 6: TTL from the input, else the last MX RRset's (3600)
+ *              bit 7: after the build, cut one record in the packet
+ *       [u32 TTL]
+ *       records x {
+ *         u8 H   bits 0-1: covered type: MX, CNAME, A, u16 from the input
+ *                bit 2: algorithm and key tag of the signer's key number
+ *                       (u8 % keys), else u8 algorithm and u16 key tag
+ *                bit 3: labels from the input (u8), else the owner's
+ *         [u16 type] [u8 key | u8 alg, u16 tag] [u8 labels]
+ *       }                            RDATA: 18 fixed octets, signer name
+ *                                    example.com., 8 octets "zone-sig"
+ *       [u8 record, u8 len]          (bit 7) the record (record % count) of
+ *                the packet's copy is cut to len % 18 octets, as injection
+ *                would (the wire keeps the full record)
  * \endcode
  *
  * tests/fuzz/make_seeds.c writes the seed corpus in this format. Built with
  * -DFUZZ_CORE_VERBOSE, the target prints the expected and the actual outcome
- * of each input (numbers of mxtrap_result_t) to stderr.
+ * of each call (numbers of mxtrap_result_t and the signature source) to
+ * stderr.
  *
  * Checks: the configuration is accepted exactly when every name is valid and
  * not the root, and then holds the names lower-cased, unique and sorted. The
- * outcome of mxtrap_apply() is the model's (NOT_MX, a reason to leave the
- * answer alone, or trapped/truncated). Always: size + reserved <= max_size,
- * header counts equal the records of each section's RRsets, a wire that
- * parsed before parses after. Unchanged: wire, size, RRsets, hints and the
- * compression state are untouched. Trapped: the MX RRset grew by the model's
- * trap records, each preference above every original one; the old wire is
- * intact but ANCOUNT; re-parsed, the ANSWER holds the old records then the
- * traps. Truncated: the merged RRset could not fit, the MX RRset is gone
- * from RRsets, wire and ANCOUNT, TC is set unless NOTRUNC. And, for every
- * packet built as knotd does (no injection, no rotation), the wire is byte
- * for byte the one libknot writes when the merged RRset (zone records plus
- * traps) is put in one go, trapped or truncated alike.
+ * outcome of the core is the model's (NOT_MX, a reason to leave the answer
+ * alone, or trapped/truncated). Always: size + reserved <= max_size, header
+ * counts equal the records of each section's RRsets, a wire that parsed
+ * before (and agreed with the RRsets' counts) parses after, the signature source is CACHE or FRESH exactly for a
+ * trapped signed answer (CACHE exactly when an earlier call of the input
+ * signed the same RRset), else NONE. Unchanged: wire, size, RRsets, hints
+ * and the compression state are untouched. Trapped: the MX RRset grew by the
+ * model's trap records, each preference above every original one; the old
+ * wire is intact but ANCOUNT; re-parsed, the ANSWER holds the old records
+ * then the traps. Truncated: the merged RRset could not fit, the MX RRset is
+ * gone from RRsets, wire and ANCOUNT, TC is set unless NOTRUNC. And, for
+ * every packet built as knotd does (no injection, no rotation), the wire is
+ * byte for byte the one libknot writes when the merged RRset (zone records
+ * plus traps) is put in one go, trapped or truncated alike.
+ *
+ * Signed answers (the MX RRset followed by RRSIG RRsets only, one of them
+ * over MX): without a signer the outcome is "signed" and the packet is
+ * untouched. With the stand-in signer the model decides, in the core's
+ * order: the layout and the zone's RRSIG records (each at least 18 octets,
+ * at most 8 over MX, one labels value, no more labels than the owner has),
+ * then the MX RRset as above, then the signatures: the signer fails or makes
+ * none (sign-failed), their number differs from the zone's RRSIG(MX)
+ * (key-mismatch), then signature by signature in RDATA order: shorter than
+ * 18 octets (sign-failed), a key the zone did not sign with (key-mismatch),
+ * not valid from now for margin + TTL (expiring); then a zone key missing
+ * (key-mismatch); else trapped. The model builds the signatures it expects
+ * with the stand-in over the name RFC 4035 5.3.2 gives (the owner, or "*."
+ * and the owner's last labels for a wildcard answer); which of trapped and
+ * truncated it does not predict. Trapped: RRsets before the MX RRset, the
+ * wire before it (but ANCOUNT) and the other RRSIG RRsets are untouched,
+ * the MX RRset grew by the traps, every RRSIG RRset over MX holds exactly
+ * the expected signatures; re-parsed, ANSWER holds the old records before
+ * the MX RRset, the merged RRset, then the RRSIG records in their order;
+ * every RRSIG over MX in ANSWER is one of the stand-in's keys, whose key set
+ * equals the zone's RRSIG(MX) key set of the input, is valid at the clock
+ * for margin + TTL and declares the zone's labels (when those are valid for
+ * the owner). For a packet built as knotd does (hint 0, no injection, no
+ * cut, no rotation), a resolver reads the same ANSWER records as from the
+ * packet built with the merged RRset and the expected RRSIGs put in one go
+ * (not byte for byte: the core restarts name compression at the QNAME).
+ * Truncated: what was written before the MX RRset stays, the RRsets that
+ * were written again are the merged ones, TC follows the flags of the first
+ * RRset that did not fit. Allocation failures give unexpected or sign-failed
+ * and an untouched packet (or, when the copy of a cached entry fails, the
+ * signer looks it up again: the model's outcome).
+ *
+ * With the heap allocator (F bit 3) every call is audited: the blocks the
+ * packet owned before (owner and RDATA of FREE RRsets) and those allocated
+ * during the call must afterwards be freed or owned by the packet, and no
+ * block by two RRsets (knotd's mempool hides such leaks and double frees,
+ * any freeing allocator would not). RDATA the core allocated for RRsets the
+ * packet does not own is freed by the harness, as knotd frees its mempool.
+ *
+ * Built with -DFUZZ_CORE_TOLERATE_KNOWN the target tolerates known, reported
+ * bugs of the core (marked "Known:" below) so that fuzzing can go on past
+ * them; without it, each one fails.
  */
 
 #include <stdbool.h>
@@ -136,6 +232,12 @@ static uint16_t in_u16(input_t *in)
 	return (uint16_t)(high << 8 | in_u8(in));
 }
 
+static uint32_t in_u32(input_t *in)
+{
+	uint32_t high = in_u16(in);
+	return high << 16 | in_u16(in);
+}
+
 static const uint8_t *in_bytes(input_t *in, size_t want, size_t *got)
 {
 	*got = want < in->left ? want : in->left;
@@ -155,7 +257,17 @@ typedef struct block {
 } block_t;
 
 static block_t *pool_blocks;
-static bool fail_next_alloc;  /*!< Make the next allocation of pkt->mm fail. */
+static unsigned alloc_countdown;  /*!< The n-th allocation of pkt->mm fails (0: none). */
+static bool alloc_failed;         /*!< That allocation has failed. */
+
+static bool alloc_fails(void)
+{
+	if (alloc_countdown == 0 || --alloc_countdown > 0) {
+		return false;
+	}
+	alloc_failed = true;
+	return true;
+}
 
 static void *pool_get(size_t len)
 {
@@ -171,8 +283,7 @@ static void *pool_get(size_t len)
 static void *pool_alloc(void *ctx, size_t len)
 {
 	(void)ctx;
-	if (fail_next_alloc) {
-		fail_next_alloc = false;
+	if (alloc_fails()) {
 		return NULL;
 	}
 	return pool_get(len);
@@ -192,18 +303,61 @@ static void pool_release(void)
 	}
 }
 
+/*!
+ * Heap blocks accounted for during a call of the core: those the packet owns
+ * before the call and those allocated during it. Afterwards each one is
+ * freed or owned by the packet exactly once: a lost block is a leak in
+ * knotd as soon as its allocator frees.
+ */
+#define LEDGER_MAX	4096
+static struct {
+	bool on;
+	size_t count;
+	void *ptr[LEDGER_MAX];
+} ledger;
+
+static void ledger_add(void *ptr)
+{
+	if (ledger.on && ptr != NULL) {
+		CHECK(ledger.count < LEDGER_MAX);
+		ledger.ptr[ledger.count++] = ptr;
+	}
+}
+
+static bool ledger_has(const void *ptr)
+{
+	for (size_t i = 0; i < ledger.count; i++) {
+		if (ledger.ptr[i] == ptr) {
+			return true;
+		}
+	}
+	return false;
+}
+
 static void *heap_alloc(void *ctx, size_t len)
 {
 	(void)ctx;
-	if (fail_next_alloc) {
-		fail_next_alloc = false;
+	if (alloc_fails()) {
 		return NULL;
 	}
-	return malloc(len);
+	void *ptr = malloc(len);
+	ledger_add(ptr);
+	return ptr;
+}
+
+static void heap_free(void *ptr)
+{
+	for (size_t i = 0; i < ledger.count; i++) {
+		if (ledger.ptr[i] == ptr) {
+			ledger.ptr[i] = ledger.ptr[--ledger.count];
+			break;
+		}
+	}
+	free(ptr);
 }
 
 static knot_mm_t POOL_MM = { .ctx = NULL, .alloc = pool_alloc, .free = pool_nofree };
-static knot_mm_t HEAP_MM = { .ctx = NULL, .alloc = heap_alloc, .free = free };
+static knot_mm_t HEAP_MM = { .ctx = NULL, .alloc = heap_alloc, .free = heap_free };
 
 static void mm_release(knot_mm_t *mm, void *ptr)
 {
@@ -262,6 +416,28 @@ static bool name_ieq(const uint8_t *a, const uint8_t *b)
 		}
 	}
 	return true;
+}
+
+/*! Number of labels of a valid name (a wildcard label counts). */
+static size_t name_labels(const uint8_t *name)
+{
+	size_t labels = 0;
+	while (*name != 0) {
+		labels++;
+		name += 1 + *name;
+	}
+	return labels;
+}
+
+static bool name_is_wildcard(const uint8_t *name)
+{
+	return name[0] == 1 && name[1] == '*';
+}
+
+/*! Labels an RRSIG over a name declares: the wildcard label does not count. */
+static uint8_t name_sig_labels(const uint8_t *name)
+{
+	return name_labels(name) - (name_is_wildcard(name) ? 1 : 0);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -364,6 +540,125 @@ static bool fuzz_conf(input_t *in, mxtrap_conf_t *conf)
 }
 
 /* ------------------------------------------------------------------------ */
+/* The stand-in signer: RRSIG RDATA for keys taken from the input.           */
+
+/*! RRSIG RDATA up to the signer's name. */
+#define RRSIG_FIXED_LEN	18
+/*! Signer's name of every RRSIG made here. */
+static const uint8_t SIGNER_NAME[] = "\x07""example""\x03""com";
+/*! Signature octets: a marker. */
+#define SIG_MARK_LEN	8
+#define RRSIG_LEN	(RRSIG_FIXED_LEN + sizeof(SIGNER_NAME) + SIG_MARK_LEN)
+#define MAX_KEYS	15
+
+typedef struct {
+	uint8_t alg;
+	uint16_t tag;
+} sigkey_t;
+
+static struct {
+	sigkey_t keys[MAX_KEYS];
+	size_t count;
+	uint32_t now;
+	uint32_t margin;
+	uint32_t exp_off;          /*!< Expiration = now + exp_off. */
+	uint32_t inc_off;          /*!< Inception = now - inc_off. */
+	bool fail;
+	bool cut;                  /*!< The last signature is cut to cut_len octets. */
+	uint8_t cut_len;
+	unsigned calls;            /*!< Calls of fake_sign(). */
+	unsigned made;             /*!< Calls that returned signatures (the signer caches them). */
+	knot_dname_storage_t owner; /*!< Owner of the last RRset signed. */
+} fake;
+
+static bool key_in(const sigkey_t *keys, size_t count, sigkey_t key)
+{
+	for (size_t i = 0; i < count; i++) {
+		if (keys[i].alg == key.alg && keys[i].tag == key.tag) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static sigkey_t rrsig_key(const knot_rdata_t *rd)
+{
+	return (sigkey_t){ rd->data[2], knot_wire_read_u16(rd->data + 16) };
+}
+
+static size_t rrsig_rdata(uint8_t *out, uint16_t covered, sigkey_t key, uint8_t labels,
+                          uint32_t ttl, uint32_t expiration, uint32_t inception,
+                          const char mark[SIG_MARK_LEN])
+{
+	knot_wire_write_u16(out, covered);
+	out[2] = key.alg;
+	out[3] = labels;
+	knot_wire_write_u32(out + 4, ttl);
+	knot_wire_write_u32(out + 8, expiration);
+	knot_wire_write_u32(out + 12, inception);
+	knot_wire_write_u16(out + 16, key.tag);
+	memcpy(out + RRSIG_FIXED_LEN, SIGNER_NAME, sizeof(SIGNER_NAME));
+	memcpy(out + RRSIG_FIXED_LEN + sizeof(SIGNER_NAME), mark, SIG_MARK_LEN);
+	return RRSIG_LEN;
+}
+
+/*! The stand-in's signatures over an RRset of \a type at \a owner. */
+static int fake_sigs(knot_rrset_t *rrsigs, const knot_dname_t *owner, uint16_t type,
+                     uint32_t ttl, knot_mm_t *mm)
+{
+	uint8_t labels = name_sig_labels(owner);
+	for (size_t i = 0; i < fake.count; i++) {
+		/* Per key: two keys with one key tag make two signatures. */
+		char mark[SIG_MARK_LEN + 1] = "stand-in";
+		mark[SIG_MARK_LEN - 1] = 'a' + i;
+		uint8_t rdata[RRSIG_LEN];
+		size_t len = rrsig_rdata(rdata, type, fake.keys[i], labels, ttl,
+		                         fake.now + fake.exp_off, fake.now - fake.inc_off, mark);
+		if (fake.cut && i + 1 == fake.count) {
+			len = fake.cut_len;
+		}
+		int ret = knot_rrset_add_rdata(rrsigs, rdata, len, mm);
+		if (ret != KNOT_EOK) {
+			return ret;
+		}
+	}
+	return KNOT_EOK;
+}
+
+static int fake_sign(void *ctx, knot_rrset_t *rrsigs, const knot_rrset_t *covered,
+                     knot_mm_t *mm)
+{
+	CHECK(ctx == &fake);
+	fake.calls++;
+	size_t owner_size = name_wire_size(covered->owner, KNOT_DNAME_MAXLEN);
+	CHECK(owner_size > 0);
+	memcpy(fake.owner, covered->owner, owner_size);
+	CHECK(rrsigs->type == KNOT_RRTYPE_RRSIG && rrsigs->rclass == covered->rclass &&
+	      rrsigs->ttl == covered->ttl && rrsigs->rrs.count == 0 &&
+	      name_ieq(rrsigs->owner, covered->owner));
+	if (fake.fail) {
+		return KNOT_ERROR;
+	}
+	int ret = fake_sigs(rrsigs, covered->owner, covered->type, covered->ttl, mm);
+	if (ret == KNOT_EOK && rrsigs->rrs.count > 0) {
+		fake.made++;
+	}
+	return ret;
+}
+
+static uint32_t fake_clock(void)
+{
+	return fake.now;
+}
+
+/*! The stand-in's signatures are valid from now for the margin plus \a ttl. */
+static bool fake_valid(uint32_t ttl)
+{
+	return (int32_t)fake.inc_off >= 0 &&
+	       (int64_t)(int32_t)fake.exp_off >= (int64_t)fake.margin + ttl;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Response plan and building.                                               */
 
 typedef struct {
@@ -384,6 +679,8 @@ typedef struct {
 	bool twice;
 	bool free_copy;
 	int hint_mode;
+	bool knotd_rrsigs;         /*!< RRSIGs put as knotd does (hint of the covered RRset). */
+	uint16_t rrsig_flags;      /*!< Extra flags of RRSIG RRsets. */
 	size_t max_size;
 	uint16_t reserved;
 	uint16_t rotate;
@@ -394,7 +691,9 @@ typedef struct {
 typedef struct {
 	knot_pkt_t *pkt;
 	bool clean;                /*!< Every step succeeded, as when the hook runs. */
-	int override_ret;          /*!< knot_pkt_put() result of the override RRset. */
+	size_t fail_at;            /*!< Plan index of the first failed put, SIZE_MAX: none. */
+	int fail_ret;              /*!< Its knot_pkt_put() result. */
+	uint16_t *where;           /*!< Packet index of each plan RRset, UINT16_MAX: not put. */
 } built_t;
 
 /*! Adds the RRsets of one parsed section to the plan, merged or not. */
@@ -426,10 +725,99 @@ static void plan_section(plan_t *plan, const knot_pkt_t *parsed, knot_section_t 
 	}
 }
 
+/*! A harness RRSIG record to cut in the built packet. */
+typedef struct {
+	size_t plan_index;
+	uint8_t record;
+	uint8_t len;
+} cut_t;
+
+#define MAX_HARNESS_RRSIGS	4
+
+/*! Appends the harness's RRSIG RRsets to the plan (input: Signer, N). */
+static size_t plan_rrsigs(plan_t *plan, input_t *in, cut_t *cuts)
+{
+	const knot_dname_t *root = (const knot_dname_t *)"";
+	const knot_dname_t *qname = plan->qname != NULL ? plan->qname : root;
+	const knot_rrset_t *mx = NULL;
+	for (size_t i = 0; i < plan->count; i++) {
+		if (plan->rrs[i].rr->type == KNOT_RRTYPE_MX) {
+			mx = plan->rrs[i].rr;
+		}
+	}
+
+	size_t cut_count = 0;
+	uint8_t count = in_u8(in) % (MAX_HARNESS_RRSIGS + 1);
+	for (uint8_t n = 0; n < count; n++) {
+		uint8_t g = in_u8(in);
+		const knot_dname_t *owner = root;
+		switch (g & 0x03) {
+		case 0:
+			owner = mx != NULL ? mx->owner : qname;
+			break;
+		case 1:
+			owner = qname;
+			break;
+		case 2:
+			owner = plan->count > 0 ? plan->rrs[0].rr->owner : root;
+			break;
+		default:
+			owner = plan->count > 0 ? plan->rrs[plan->count - 1].rr->owner : root;
+			break;
+		}
+		uint32_t ttl = (g & 0x40) ? in_u32(in) : (mx != NULL ? mx->ttl : 3600);
+		knot_rrset_t *rr = knot_rrset_new(owner, KNOT_RRTYPE_RRSIG, KNOT_CLASS_IN, ttl,
+		                                  &POOL_MM);
+		CHECK(rr != NULL);
+		for (uint8_t r = 0; r < ((g >> 2) & 0x07); r++) {
+			static const uint16_t TYPES[] = {
+				KNOT_RRTYPE_MX, KNOT_RRTYPE_CNAME, KNOT_RRTYPE_A
+			};
+			uint8_t h = in_u8(in);
+			uint16_t covered = (h & 0x03) == 3 ? in_u16(in) : TYPES[h & 0x03];
+			sigkey_t key = { 0, 0 };
+			if (h & 0x04) {
+				uint8_t k = in_u8(in);
+				if (fake.count > 0) {
+					key = fake.keys[k % fake.count];
+				}
+			} else {
+				key.alg = in_u8(in);
+				key.tag = in_u16(in);
+			}
+			uint8_t labels = (h & 0x08) ? in_u8(in) : name_sig_labels(owner);
+			uint8_t rdata[RRSIG_LEN];
+			uint32_t expiration = fake.now + 30 * 86400;
+			size_t len = rrsig_rdata(rdata, covered, key, labels, ttl, expiration,
+			                         fake.now - 3600, "zone-sig");
+			CHECK(knot_rrset_add_rdata(rr, rdata, len, &POOL_MM) == KNOT_EOK);
+		}
+		if (g & 0x80) {
+			cuts[cut_count].plan_index = plan->count;
+			cuts[cut_count].record = in_u8(in);
+			cuts[cut_count].len = in_u8(in) % RRSIG_FIXED_LEN;
+			cut_count++;
+		}
+		plan->rrs[plan->count++] = (plan_rr_t){ rr, KNOT_ANSWER };
+	}
+	return cut_count;
+}
+
 static uint16_t hint_for(const plan_t *plan, const knot_pkt_t *pkt, const knot_rrset_t *rr)
 {
 	switch (plan->hint_mode) {
 	case 0:
+		/* knotd puts an RRSIG where the RRset it covers wrote its owner. */
+		if (plan->knotd_rrsigs && rr->type == KNOT_RRTYPE_RRSIG &&
+		    rr->rrs.count > 0 && rr->rrs.rdata->len >= 2) {
+			uint16_t covered = knot_wire_read_u16(rr->rrs.rdata->data);
+			for (uint16_t i = pkt->rrset_count; i-- > 0; ) {
+				if (pkt->rr[i].type == covered &&
+				    name_ieq(pkt->rr[i].owner, rr->owner)) {
+					return pkt->rr_info[i].compress_ptr[KNOT_COMPR_HINT_OWNER];
+				}
+			}
+		}
 		return plan->qname != NULL && name_ieq(rr->owner, plan->qname) ?
 		       KNOT_COMPR_HINT_QNAME : KNOT_COMPR_HINT_NONE;
 	case 1:
@@ -442,6 +830,25 @@ static uint16_t hint_for(const plan_t *plan, const knot_pkt_t *pkt, const knot_r
 		       knot_compr_hint(&pkt->rr_info[pkt->rrset_count - 1], KNOT_COMPR_HINT_RDATA) :
 		       KNOT_COMPR_HINT_NONE;
 	}
+}
+
+/*! Flags of an RRset: knotd puts RRSIGs with KNOT_PF_ORIGTTL. */
+static uint16_t flags_for(const plan_t *plan, const knot_rrset_t *rr)
+{
+	uint16_t flags = plan->flags_all || rr->type == KNOT_RRTYPE_MX ? plan->put_flags : 0;
+	if (rr->type == KNOT_RRTYPE_RRSIG) {
+		/* libknot reads the original TTL from each record. */
+		const knot_rdata_t *rd = rr->rrs.rdata;
+		bool long_enough = true;
+		for (uint16_t i = 0; i < rr->rrs.count; i++) {
+			long_enough = long_enough && rd->len >= 8;
+			rd = knot_rdataset_next((knot_rdata_t *)rd);
+		}
+		if (long_enough) {
+			flags |= plan->rrsig_flags;
+		}
+	}
+	return flags;
 }
 
 /*! knot_pkt_put() as knotd calls it; a copy owned by the packet with FREE. */
@@ -464,14 +871,19 @@ static int put_one(knot_pkt_t *pkt, const plan_t *plan, const knot_rrset_t *rr,
 }
 
 /*!
- * Builds the response as knotd does up to the ANSWER stage hook; the RRset
- * at plan index override_at is replaced by override (the twin packet).
+ * Builds the response as knotd does up to the ANSWER stage hook; a plan
+ * RRset i is replaced by override[i] when that is not NULL (the twin packet).
  */
-static void build(const plan_t *plan, knot_mm_t *mm, size_t max_size, size_t override_at,
-                  const knot_rrset_t *override, built_t *out)
+static void build(const plan_t *plan, knot_mm_t *mm, size_t max_size,
+                  const knot_rrset_t *const *override, built_t *out)
 {
 	out->clean = true;
-	out->override_ret = KNOT_EOK;
+	out->fail_at = SIZE_MAX;
+	out->fail_ret = KNOT_EOK;
+	out->where = pool_get((plan->count + 1) * sizeof(*out->where));
+	for (size_t i = 0; i < plan->count; i++) {
+		out->where[i] = UINT16_MAX;
+	}
 	out->pkt = knot_pkt_new(NULL, max_size, mm);
 	CHECK(out->pkt != NULL);
 	knot_pkt_t *pkt = out->pkt;
@@ -495,18 +907,30 @@ static void build(const plan_t *plan, knot_mm_t *mm, size_t max_size, size_t ove
 		if (plan->rrs[i].section != pkt->current) {
 			CHECK(knot_pkt_begin(pkt, plan->rrs[i].section) == KNOT_EOK);
 		}
-		const knot_rrset_t *rr = i == override_at ? override : plan->rrs[i].rr;
-		uint16_t flags = plan->flags_all || rr->type == KNOT_RRTYPE_MX ? plan->put_flags : 0;
+		const knot_rrset_t *rr = override != NULL && override[i] != NULL ?
+		                         override[i] : plan->rrs[i].rr;
+		uint16_t flags = flags_for(plan, rr);
 		uint16_t hint = hint_for(plan, pkt, rr);
+		uint16_t before = pkt->rrset_count;
+		/*
+		 * A put that fails may leave the compression suffix at a name it wrote
+		 * past pkt->size. knotd stops there (the ANSWER hooks do not run), so
+		 * the core is not asked to cope: the suffix is set back.
+		 */
+		knot_compr_t compr = pkt->compr;
 		int ret = put_one(pkt, plan, rr, hint, flags);
+		if (pkt->rrset_count > before) {
+			out->where[i] = before;
+		}
 		if (ret == KNOT_EOK && plan->twice) {
+			compr = pkt->compr;
 			ret = put_one(pkt, plan, rr, hint, flags | KNOT_PF_CHECKDUP);
 		}
-		if (i == override_at) {
-			out->override_ret = ret;
-		}
 		if (ret != KNOT_EOK) {
+			pkt->compr.suffix = compr.suffix;
 			out->clean = false;
+			out->fail_at = i;
+			out->fail_ret = ret;
 		}
 	}
 	if (plan->last != pkt->current) {
@@ -514,21 +938,14 @@ static void build(const plan_t *plan, knot_mm_t *mm, size_t max_size, size_t ove
 	}
 }
 
-/*! Replaces the RDATA of the last RRset with raw records from the input. */
-static void inject(knot_pkt_t *pkt, input_t *in, bool make_mx)
+/*! Replaces the RDATA of an RRset of the packet by \a count records (the wire stays). */
+static void replace_rdata(knot_pkt_t *pkt, uint16_t index, uint8_t count,
+                          const uint8_t *const *data, const size_t *lens)
 {
-	uint8_t count = in_u8(in) % 17;
-	if (pkt->rrset_count == 0) {
-		return;
-	}
-	knot_rrset_t *rr = &pkt->rr[pkt->rrset_count - 1];
-	bool owned = pkt->rr_info[pkt->rrset_count - 1].flags & KNOT_PF_FREE;
-
-	const uint8_t *data[17];
-	size_t lens[17];
+	knot_rrset_t *rr = &pkt->rr[index];
+	bool owned = pkt->rr_info[index].flags & KNOT_PF_FREE;
 	size_t total = 0;
 	for (uint8_t i = 0; i < count; i++) {
-		data[i] = in_bytes(in, in_u16(in), &lens[i]);
 		total += knot_rdata_size(lens[i]);
 	}
 
@@ -547,13 +964,84 @@ static void inject(knot_pkt_t *pkt, input_t *in, bool make_mx)
 		knot_rdataset_clear(&rr->rrs, &pkt->mm);
 	}
 	rr->rrs = (knot_rdataset_t){ .count = count, .size = total, .rdata = (knot_rdata_t *)block };
-	if (make_mx) {
-		rr->type = KNOT_RRTYPE_MX;
+}
+
+#define MAX_INJECT	17
+
+typedef struct {
+	bool on;
+	bool make_mx;
+	uint8_t count;
+	const uint8_t *data[MAX_INJECT];
+	size_t lens[MAX_INJECT];
+} inject_t;
+
+static void read_injection(input_t *in, inject_t *inj)
+{
+	inj->count = in_u8(in) % MAX_INJECT;
+	for (uint8_t i = 0; i < inj->count; i++) {
+		inj->data[i] = in_bytes(in, in_u16(in), &inj->lens[i]);
 	}
+}
+
+/*! Replaces the RDATA of the last RRset with raw records from the input. */
+static void inject(knot_pkt_t *pkt, const inject_t *inj)
+{
+	if (pkt->rrset_count == 0) {
+		return;
+	}
+	uint16_t last = pkt->rrset_count - 1;
+	size_t lens[MAX_INJECT];
+	memcpy(lens, inj->lens, sizeof(lens));
+	if (pkt->rr[last].type == KNOT_RRTYPE_RRSIG && !inj->make_mx) {
+		if (inj->count == 0) {
+			return;  /* libknot never holds an empty RRset; the core puts it again. */
+		}
+		/* A signer name libknot could not write again: too short instead. */
+		for (uint8_t i = 0; i < inj->count; i++) {
+			if (lens[i] >= RRSIG_FIXED_LEN &&
+			    name_wire_size(inj->data[i] + RRSIG_FIXED_LEN,
+			                   lens[i] - RRSIG_FIXED_LEN) == 0) {
+				lens[i] = RRSIG_FIXED_LEN - 1;
+			}
+		}
+	}
+	replace_rdata(pkt, last, inj->count, inj->data, lens);
+	if (inj->make_mx) {
+		pkt->rr[last].type = KNOT_RRTYPE_MX;
+	}
+}
+
+/*! Cuts one record of a harness RRSIG RRset in the packet (the wire stays). */
+static void apply_cut(knot_pkt_t *pkt, const built_t *built, const cut_t *cut)
+{
+	uint16_t index = built->where[cut->plan_index];
+	if (index == UINT16_MAX || pkt->rr[index].rrs.count == 0 ||
+	    pkt->rr[index].rrs.count > 8) {
+		return;
+	}
+	const knot_rrset_t *rr = &pkt->rr[index];
+	uint8_t count = rr->rrs.count;
+	const uint8_t *data[8];
+	size_t lens[8];
+	const knot_rdata_t *rd = rr->rrs.rdata;
+	for (uint8_t i = 0; i < count; i++) {
+		data[i] = pool_dup(rd->data, rd->len);
+		lens[i] = rd->len;
+		if (i == cut->record % count && cut->len < lens[i]) {
+			lens[i] = cut->len;
+		}
+		rd = knot_rdataset_next((knot_rdata_t *)rd);
+	}
+	replace_rdata(pkt, index, count, data, lens);
 }
 
 /* ------------------------------------------------------------------------ */
 /* Model of the behaviour contract.                                          */
+
+/*! The core's limits for signed answers: RRSIG RRsets after MX, RRSIG(MX) records. */
+#define MAX_RRSIG_SETS	16
+#define MAX_ZONE_SIGS	8
 
 typedef struct {
 	mxtrap_result_t result;    /*!< MXTRAP_TRAPPED: trapped or truncated. */
@@ -562,11 +1050,27 @@ typedef struct {
 	uint16_t trap_count;
 	knot_rdataset_t traps;     /*!< Expected trap records (pool). */
 	size_t trap_wire_max;      /*!< Upper bound of their wire size. */
+	/* Signed answers (an RRSIG over MX follows the MX RRset). */
+	bool signed_path;          /*!< Taken with a signer. */
+	uint32_t covers;           /*!< Bit i: RRset index + 1 + i holds an RRSIG over MX
+	                                (more than MAX_RRSIG_SETS: unexpected). */
+	sigkey_t zone_keys[MAX_ZONE_SIGS]; /*!< (algorithm, key tag) of the zone's RRSIG(MX). */
+	size_t zone_count;
+	uint8_t zone_labels;
+	bool sign_reached;         /*!< The signer is asked. */
+	knot_dname_storage_t covered_owner; /*!< Name the signatures are made for. */
+	knot_rdataset_t sigs;      /*!< The stand-in's signatures over the merged RRset (pool). */
 } expect_t;
 
 static const knot_dname_t *mx_name(const knot_rdata_t *rd)
 {
 	return rd->data + 2;
+}
+
+static bool covers_mx(const expect_t *e, uint16_t index)
+{
+	return index > e->index && index - e->index - 1 < 32 &&
+	       (e->covers >> (index - e->index - 1)) & 1;
 }
 
 static void add_trap(expect_t *e, const knot_dname_t *name, size_t owner_size)
@@ -591,7 +1095,108 @@ static void add_trap(expect_t *e, const knot_dname_t *name, size_t owner_size)
 	e->trap_wire_max += owner_size + 10 + rd->len;
 }
 
-static void model(const mxtrap_conf_t *conf, const knot_pkt_t *pkt, expect_t *e)
+/*!
+ * The zone's RRSIG records after the MX RRset: all well formed, at most
+ * MAX_ZONE_SIGS over MX, declaring one labels value the owner can have.
+ */
+static bool model_zone_sigs(const knot_pkt_t *pkt, size_t mx, expect_t *e)
+{
+	if (pkt->rrset_count - mx - 1 > MAX_RRSIG_SETS) {
+		return false;
+	}
+	for (size_t i = mx + 1; i < pkt->rrset_count; i++) {
+		const knot_rdata_t *rd = pkt->rr[i].rrs.rdata;
+		for (uint16_t k = 0; k < pkt->rr[i].rrs.count; k++) {
+			if (rd->len < RRSIG_FIXED_LEN) {
+				return false;
+			}
+			if (knot_wire_read_u16(rd->data) == KNOT_RRTYPE_MX) {
+				if (e->zone_count == MAX_ZONE_SIGS ||
+				    (e->zone_count > 0 && rd->data[3] != e->zone_labels)) {
+					return false;
+				}
+				e->zone_labels = rd->data[3];
+				e->zone_keys[e->zone_count++] = rrsig_key(rd);
+			}
+			rd = knot_rdataset_next((knot_rdata_t *)rd);
+		}
+	}
+	return e->zone_count > 0 && e->zone_labels <= name_labels(pkt->rr[mx].owner);
+}
+
+/*!
+ * The name signed for an answer at \a owner whose RRSIG declares \a labels
+ * (RFC 4035 5.3.2): the owner, or "*." and its last \a labels labels.
+ */
+static void signed_name(const knot_dname_t *owner, uint8_t labels, uint8_t *out)
+{
+	bool as_is = labels >= name_sig_labels(owner);
+#ifdef FUZZ_CORE_TOLERATE_KNOWN
+	/* Known: an owner that is a wildcard name is signed as it is. */
+	as_is = as_is || name_is_wildcard(owner);
+#endif
+	if (as_is) {
+		memcpy(out, owner, name_wire_size(owner, KNOT_DNAME_MAXLEN));
+		return;
+	}
+	const uint8_t *suffix = owner;
+	for (size_t i = labels; i < name_labels(owner); i++) {
+		suffix += 1 + *suffix;
+	}
+	out[0] = 1;
+	out[1] = '*';
+	memcpy(out + 2, suffix, name_wire_size(suffix, KNOT_DNAME_MAXLEN));
+}
+
+/*! Whether the stand-in's signatures over the merged RRset may replace the zone's. */
+static void model_signatures(const knot_rrset_t *mx, expect_t *e)
+{
+	e->sign_reached = true;
+	signed_name(mx->owner, e->zone_labels, e->covered_owner);
+	if (fake.fail) {
+		e->result = MXTRAP_UNCHANGED_SIGN_FAILED;
+		return;
+	}
+	knot_rrset_t sigs;
+	knot_rrset_init(&sigs, e->covered_owner, KNOT_RRTYPE_RRSIG, mx->rclass, mx->ttl);
+	CHECK(fake_sigs(&sigs, e->covered_owner, KNOT_RRTYPE_MX, mx->ttl, &POOL_MM)
+	      == KNOT_EOK);
+	e->sigs = sigs.rrs;
+	if (e->sigs.count == 0) {
+		e->result = MXTRAP_UNCHANGED_SIGN_FAILED;
+		return;
+	}
+	e->result = MXTRAP_UNCHANGED_KEY_MISMATCH;
+	if (e->sigs.count != e->zone_count) {
+		return;
+	}
+	sigkey_t ours[MAX_ZONE_SIGS];
+	const knot_rdata_t *rd = e->sigs.rdata;
+	for (uint16_t i = 0; i < e->sigs.count; i++) {
+		if (rd->len < RRSIG_FIXED_LEN) {
+			e->result = MXTRAP_UNCHANGED_SIGN_FAILED;
+			return;
+		}
+		ours[i] = rrsig_key(rd);
+		if (!key_in(e->zone_keys, e->zone_count, ours[i])) {
+			return;
+		}
+		if (!fake_valid(mx->ttl)) {
+			e->result = MXTRAP_UNCHANGED_EXPIRING;
+			return;
+		}
+		rd = knot_rdataset_next((knot_rdata_t *)rd);
+	}
+	for (size_t i = 0; i < e->zone_count; i++) {
+		if (!key_in(ours, e->sigs.count, e->zone_keys[i])) {
+			return;
+		}
+	}
+	e->result = MXTRAP_TRAPPED;
+}
+
+static void model(const mxtrap_conf_t *conf, const knot_pkt_t *pkt, bool with_signer,
+                  expect_t *e)
 {
 	memset(e, 0, sizeof(*e));
 	e->result = MXTRAP_NOT_MX;
@@ -611,27 +1216,41 @@ static void model(const mxtrap_conf_t *conf, const knot_pkt_t *pkt, expect_t *e)
 		return;
 	}
 	e->index = mx;
-	if (mx + 1 != end || end != pkt->rrset_count) {
-		e->result = MXTRAP_UNCHANGED_UNEXPECTED;
+	e->result = MXTRAP_UNCHANGED_UNEXPECTED;
+	if (end != pkt->rrset_count) {
+		return;
+	}
+	if (mx + 1 != end) {
+		/* Signed: only RRSIG RRsets follow, one record over MX. */
+		bool covered = false;
 		for (size_t i = mx + 1; i < end; i++) {
 			const knot_rrset_t *rr = &pkt->rr[i];
 			if (rr->type != KNOT_RRTYPE_RRSIG) {
-				continue;
+				return;
 			}
 			const knot_rdata_t *rd = rr->rrs.rdata;
 			for (uint16_t k = 0; k < rr->rrs.count; k++) {
 				if (rd->len >= 2 && knot_wire_read_u16(rd->data) == KNOT_RRTYPE_MX) {
-					e->result = MXTRAP_UNCHANGED_SIGNED;
+					covered = true;
+					if (i - mx - 1 < 32) {
+						e->covers |= 1u << (i - mx - 1);
+					}
 				}
 				rd = knot_rdataset_next((knot_rdata_t *)rd);
 			}
 		}
-		return;
+		if (!covered) {
+			return;
+		}
+		if (!with_signer) {
+			e->result = MXTRAP_UNCHANGED_SIGNED;
+			return;
+		}
+		e->signed_path = true;
 	}
 
 	const knot_rrset_t *rr = &pkt->rr[mx];
 	const knot_rrinfo_t *info = &pkt->rr_info[mx];
-	e->result = MXTRAP_UNCHANGED_UNEXPECTED;
 	if (rr->rrs.count == 0 || info->pos > pkt->size ||
 	    pkt->size + pkt->reserved > pkt->max_size) {
 		return;
@@ -654,6 +1273,9 @@ static void model(const mxtrap_conf_t *conf, const knot_pkt_t *pkt, expect_t *e)
 	}
 	if (low == high && conf->require_backup) {
 		e->result = MXTRAP_UNCHANGED_NO_BACKUP;
+		return;
+	}
+	if (e->signed_path && !model_zone_sigs(pkt, mx, e)) {
 		return;
 	}
 	/* Names are read from here on: every one must be well formed. */
@@ -713,8 +1335,13 @@ static void model(const mxtrap_conf_t *conf, const knot_pkt_t *pkt, expect_t *e)
 			p = knot_rdataset_next((knot_rdata_t *)p);
 		}
 	}
-	e->result = rr->rrs.count + e->trap_count > UINT16_MAX ?
-	            MXTRAP_UNCHANGED_UNEXPECTED : MXTRAP_TRAPPED;
+	if (rr->rrs.count + e->trap_count > UINT16_MAX) {
+		e->result = MXTRAP_UNCHANGED_UNEXPECTED;
+	} else if (e->signed_path) {
+		model_signatures(rr, e);
+	} else {
+		e->result = MXTRAP_TRAPPED;
+	}
 }
 
 /* ------------------------------------------------------------------------ */
@@ -944,6 +1571,511 @@ static void check_truncated(const knot_pkt_t *pkt, const snap_t *s, const expect
 }
 
 /* ------------------------------------------------------------------------ */
+/* Checks of signed answers.                                                 */
+
+/*! MX RDATA alike: the same preference and exchanger (names compare without case). */
+static bool mx_rdata_ieq(const knot_rdata_t *a, const knot_rdata_t *b)
+{
+	return a->len == b->len && a->len > 2 &&
+	       knot_wire_read_u16(a->data) == knot_wire_read_u16(b->data) &&
+	       name_ieq(mx_name(a), mx_name(b));
+}
+
+/*! RRSIG RDATA over MX the core wrote: the stand-in's, for the zone's keys, valid, its labels. */
+static void check_sig_over_mx(const knot_rdata_t *rd, const expect_t *e, const knot_rrset_t *mx)
+{
+	CHECK(rd->len >= RRSIG_FIXED_LEN);
+	CHECK(key_in(fake.keys, fake.count, rrsig_key(rd)));
+	uint32_t expiration = knot_wire_read_u32(rd->data + 8);
+	uint32_t inception = knot_wire_read_u32(rd->data + 12);
+	CHECK((int32_t)(fake.now - inception) >= 0);
+	CHECK((int64_t)(int32_t)(expiration - fake.now) >= (int64_t)fake.margin + mx->ttl);
+	if (e->zone_labels <= name_sig_labels(mx->owner)) {
+		CHECK(rd->data[3] == name_sig_labels(e->covered_owner));
+#ifndef FUZZ_CORE_TOLERATE_KNOWN
+		CHECK(rd->data[3] == e->zone_labels);
+#endif
+	}
+}
+
+/*! An RRset the core wrote again: the merged MX RRset, the expected RRSIGs, or as it was. */
+static void check_rewritten(const knot_pkt_t *pkt, const snap_t *s, const expect_t *e,
+                            uint16_t i)
+{
+	const knot_rrset_t *rr = &pkt->rr[i];
+	const knot_rrset_t *was = &s->rr[i];
+	CHECK(rr->owner == was->owner && rr->type == was->type && rr->rclass == was->rclass &&
+	      rr->ttl == was->ttl && rr->additional == was->additional);
+	CHECK(pkt->rr_info[i].flags == s->rr_info[i].flags);
+	if (i == e->index) {
+		CHECK(rr->rrs.count == was->rrs.count + e->trap_count);
+		CHECK(rr->rrs.size == was->rrs.size + e->traps.size);
+		CHECK(memcmp(rr->rrs.rdata, s->mx_rdata, was->rrs.size) == 0);
+		CHECK(memcmp((const uint8_t *)rr->rrs.rdata + was->rrs.size, e->traps.rdata,
+		             e->traps.size) == 0);
+	} else if (covers_mx(e, i)) {
+		CHECK(rr->rrs.count == e->sigs.count && rr->rrs.size == e->sigs.size);
+		CHECK(memcmp(rr->rrs.rdata, e->sigs.rdata, e->sigs.size) == 0);
+	} else {
+		CHECK(rrset_same(rr, was));
+	}
+}
+
+static void check_signed_trapped(const knot_pkt_t *pkt, const snap_t *s, const expect_t *e)
+{
+	const knot_rrset_t *mx = &pkt->rr[e->index];
+	uint16_t mx_pos = s->rr_info[e->index].pos;
+
+	CHECK(pkt->rrset_count == s->rrset_count);
+	CHECK(memcmp(pkt->sections, s->sections, sizeof(s->sections)) == 0);
+	for (uint16_t i = 0; i < e->index; i++) {
+		CHECK(rrset_same(&pkt->rr[i], &s->rr[i]));
+		CHECK(memcmp(&pkt->rr_info[i], &s->rr_info[i], sizeof(*pkt->rr_info)) == 0);
+	}
+	for (uint16_t i = e->index; i < pkt->rrset_count; i++) {
+		check_rewritten(pkt, s, e, i);
+	}
+	CHECK(pkt->rr_info[e->index].pos == mx_pos);
+
+	/* The wire before the MX RRset: untouched but ANCOUNT. */
+	CHECK(pkt->size > mx_pos);
+	CHECK(memcmp(pkt->wire, s->wire, KNOT_WIRE_OFFSET_ANCOUNT) == 0);
+	CHECK(memcmp(pkt->wire + KNOT_WIRE_OFFSET_NSCOUNT, s->wire + KNOT_WIRE_OFFSET_NSCOUNT,
+	             mx_pos - KNOT_WIRE_OFFSET_NSCOUNT) == 0);
+
+	/* The stand-in signs with the keys of the zone's RRSIG(MX): the same set. */
+	for (size_t i = 0; i < fake.count; i++) {
+		CHECK(key_in(e->zone_keys, e->zone_count, fake.keys[i]));
+	}
+	for (size_t i = 0; i < e->zone_count; i++) {
+		CHECK(key_in(fake.keys, fake.count, e->zone_keys[i]));
+	}
+	/* Every RRSIG over MX in ANSWER: the stand-in's, valid, the zone's labels. */
+	size_t over_mx = 0;
+	for (uint16_t i = e->index + 1; i < pkt->rrset_count; i++) {
+		const knot_rdata_t *rd = pkt->rr[i].rrs.rdata;
+		for (uint16_t k = 0; k < pkt->rr[i].rrs.count; k++) {
+			if (rd->len >= 2 && knot_wire_read_u16(rd->data) == KNOT_RRTYPE_MX) {
+				check_sig_over_mx(rd, e, mx);
+				over_mx++;
+			}
+			rd = knot_rdataset_next((knot_rdata_t *)rd);
+		}
+	}
+	CHECK(over_mx > 0);
+
+	/* As a resolver reads it (when the packet's RRsets agreed with its wire). */
+	if (s->parsed == NULL || !s->counts_ok) {
+		return;
+	}
+	knot_pkt_t *parsed = reparse(pkt);
+	CHECK(parsed != NULL);
+	const knot_pktsection_t *before = &s->parsed->sections[KNOT_ANSWER];
+	const knot_pktsection_t *after = &parsed->sections[KNOT_ANSWER];
+	CHECK(after->count == knot_wire_get_ancount(pkt->wire));
+	size_t read_over_mx = 0;
+	for (uint16_t k = 0; k < after->count; k++) {
+		const knot_rrset_t *rec = &parsed->rr[after->pos + k];
+		const knot_rdata_t *rd = rec->rrs.rdata;
+		if (rec->type == KNOT_RRTYPE_RRSIG && rd->len >= 2 &&
+		    knot_wire_read_u16(rd->data) == KNOT_RRTYPE_MX) {
+			check_sig_over_mx(rd, e, mx);
+			read_over_mx++;
+		}
+	}
+	CHECK(read_over_mx == over_mx);
+
+	/* The records before the MX RRset, the merged RRset, the RRSIGs in their order. */
+	size_t head = 0;
+	for (uint16_t i = s->sections[KNOT_ANSWER].pos; i < e->index; i++) {
+		head += s->rr[i].rrs.count;
+	}
+	CHECK(head < before->count && head < after->count);
+	for (size_t k = 0; k < head; k++) {
+		CHECK(rr_equal(&parsed->rr[after->pos + k], &s->parsed->rr[before->pos + k]));
+	}
+	size_t at = after->pos + head;
+	const knot_rrset_t *first = &parsed->rr[at];
+	const knot_rdata_t *rd = mx->rrs.rdata;
+	for (uint16_t k = 0; k < mx->rrs.count; k++, at++) {
+		CHECK(at < (size_t)after->pos + after->count);
+		const knot_rrset_t *rec = &parsed->rr[at];
+		CHECK(rec->type == KNOT_RRTYPE_MX && rec->rclass == mx->rclass &&
+		      rec->ttl == mx->ttl && rec->rrs.count == 1);
+		CHECK(name_ieq(rec->owner, first->owner));
+		CHECK(mx_rdata_ieq(rec->rrs.rdata, rd));
+		rd = knot_rdataset_next((knot_rdata_t *)rd);
+	}
+	for (uint16_t i = e->index + 1; i < pkt->rrset_count; i++) {
+		const knot_rrset_t *rr = &pkt->rr[i];
+		rd = rr->rrs.rdata;
+		for (uint16_t k = 0; k < rr->rrs.count; k++, at++) {
+			CHECK(at < (size_t)after->pos + after->count);
+			const knot_rrset_t *rec = &parsed->rr[at];
+			CHECK(rec->type == KNOT_RRTYPE_RRSIG && rec->rclass == rr->rclass &&
+			      rec->rrs.count == 1);
+			CHECK(rec->rrs.rdata->len == rd->len &&
+			      memcmp(rec->rrs.rdata->data, rd->data, rd->len) == 0);
+			uint32_t ttl = (pkt->rr_info[i].flags & KNOT_PF_ORIGTTL) ?
+			               knot_wire_read_u32(rd->data + 4) : rr->ttl;
+			CHECK(rec->ttl == ttl);
+			if (covers_mx(e, i) && name_ieq(rr->owner, mx->owner)) {
+				/* Written where the MX RRset wrote its owner, or in full. */
+				CHECK(name_ieq(rec->owner, first->owner));
+			}
+			rd = knot_rdataset_next((knot_rdata_t *)rd);
+		}
+	}
+	CHECK(at == (size_t)after->pos + after->count);
+	knot_pkt_free(parsed);
+}
+
+static void check_signed_truncated(const knot_pkt_t *pkt, const snap_t *s, const expect_t *e)
+{
+	uint16_t mx_pos = s->rr_info[e->index].pos;
+
+	/* Written again from the MX RRset on, up to the first RRset that did not fit. */
+	CHECK(pkt->rrset_count >= e->index && pkt->rrset_count < s->rrset_count);
+	CHECK(pkt->sections[KNOT_ANSWER].pos == s->sections[KNOT_ANSWER].pos);
+	CHECK(pkt->sections[KNOT_ANSWER].count ==
+	      s->sections[KNOT_ANSWER].count - (s->rrset_count - pkt->rrset_count));
+	for (uint16_t i = 0; i < e->index; i++) {
+		CHECK(rrset_same(&pkt->rr[i], &s->rr[i]));
+		CHECK(memcmp(&pkt->rr_info[i], &s->rr_info[i], sizeof(*pkt->rr_info)) == 0);
+	}
+	for (uint16_t i = e->index; i < pkt->rrset_count; i++) {
+		check_rewritten(pkt, s, e, i);
+	}
+	CHECK(pkt->size >= mx_pos);
+
+	/* TC as knot_pkt_put() sets it for an RRset that does not fit. */
+	bool tc_before = knot_wire_get_tc(s->wire);
+	bool tc_after = knot_wire_get_tc(pkt->wire);
+	CHECK(tc_after == (tc_before ||
+	                   !(s->rr_info[pkt->rrset_count].flags & KNOT_PF_NOTRUNC)));
+	uint8_t *want = pool_dup(s->wire, mx_pos);
+	knot_wire_set_ancount(want, knot_wire_get_ancount(pkt->wire));
+	if (tc_after) {
+		knot_wire_set_tc(want);
+	}
+	CHECK(memcmp(pkt->wire, want, mx_pos) == 0);
+}
+
+/*! The twin can be compared: knotd's RRSIG(MX) has the MX RRset's owner, hints as knotd's. */
+static bool signed_twin_ok(const plan_t *plan, const knot_pkt_t *pkt, const expect_t *e)
+{
+	if (plan->hint_mode != 0) {
+		return false;
+	}
+	for (uint16_t i = e->index + 1; i < pkt->rrset_count; i++) {
+		if (covers_mx(e, i) && !name_ieq(pkt->rr[i].owner, pkt->rr[e->index].owner)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/*! A resolver reads the same ANSWER from both packets. */
+static void check_signed_twin(const knot_pkt_t *pkt, const knot_pkt_t *twin)
+{
+	knot_pkt_t *a = reparse(pkt);
+	knot_pkt_t *b = reparse(twin);
+	CHECK(a != NULL && b != NULL);
+	CHECK(memcmp(pkt->wire + 2, twin->wire + 2, 2) == 0);
+	const knot_pktsection_t *sa = &a->sections[KNOT_ANSWER];
+	const knot_pktsection_t *sb = &b->sections[KNOT_ANSWER];
+	CHECK(sa->count == sb->count);
+	for (uint16_t k = 0; k < sa->count; k++) {
+		const knot_rrset_t *ra = &a->rr[sa->pos + k];
+		const knot_rrset_t *rb = &b->rr[sb->pos + k];
+		CHECK(ra->type == rb->type && ra->rclass == rb->rclass && ra->ttl == rb->ttl);
+		CHECK(ra->rrs.count == 1 && rb->rrs.count == 1 && name_ieq(ra->owner, rb->owner));
+		const knot_rdata_t *da = ra->rrs.rdata, *db = rb->rrs.rdata;
+		if (ra->type == KNOT_RRTYPE_MX) {
+			CHECK(mx_rdata_ieq(da, db));
+		} else {
+			CHECK(da->len == db->len && memcmp(da->data, db->data, da->len) == 0);
+		}
+	}
+	knot_pkt_free(a);
+	knot_pkt_free(b);
+}
+
+/*! Starts the ledger: the blocks the packet owns (owner and RDATA of FREE RRsets). */
+static void ledger_start(const knot_pkt_t *pkt)
+{
+	ledger.on = true;
+	ledger.count = 0;
+	for (uint16_t i = 0; i < pkt->rrset_count; i++) {
+		if (pkt->rr_info[i].flags & KNOT_PF_FREE) {
+			ledger_add(pkt->rr[i].owner);
+			ledger_add(pkt->rr[i].rrs.rdata);
+		}
+	}
+}
+
+/*! Whether a FREE RRset of the packet holds the block. */
+static bool packet_owns(const knot_pkt_t *pkt, const void *ptr)
+{
+	for (uint16_t i = 0; i < pkt->rrset_count; i++) {
+		if ((pkt->rr_info[i].flags & KNOT_PF_FREE) &&
+		    (pkt->rr[i].owner == ptr || pkt->rr[i].rrs.rdata == ptr)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/*!
+ * Ends the ledger after a call: RDATA the core allocated for RRsets the
+ * packet does not own is freed here (knotd frees its mempool); every other
+ * block of the ledger must be owned by the packet, and no block twice.
+ */
+static void ledger_end(knot_pkt_t *pkt, mxtrap_result_t result, bool signed_path)
+{
+#ifndef FUZZ_CORE_TOLERATE_KNOWN
+	(void)signed_path;
+#endif
+	for (uint16_t i = 0; i < pkt->rrset_count; i++) {
+		if (!(pkt->rr_info[i].flags & KNOT_PF_FREE) &&
+		    ledger_has(pkt->rr[i].rrs.rdata)) {
+			heap_free(pkt->rr[i].rrs.rdata);
+		}
+	}
+	for (uint16_t i = 0; i < pkt->rrset_count; i++) {
+		for (uint16_t j = 0; j < i; j++) {
+			if ((pkt->rr_info[i].flags & pkt->rr_info[j].flags & KNOT_PF_FREE) &&
+			    pkt->rr[i].rrs.rdata != NULL &&
+			    pkt->rr[i].rrs.rdata == pkt->rr[j].rrs.rdata) {
+#ifdef FUZZ_CORE_TOLERATE_KNOWN
+				/* Known: RRSIG RRsets over MX after the MX share new RRSIGs. */
+				if (signed_path && pkt->rr[i].type == KNOT_RRTYPE_RRSIG &&
+				    pkt->rr[i].owner != pkt->rr[j].owner) {
+					pkt->rr_info[i].flags &= ~KNOT_PF_FREE;
+					knot_dname_free(pkt->rr[i].owner, &pkt->mm);
+					continue;
+				}
+#endif
+				fprintf(stderr, "fuzz_core: RRsets %u and %u own one RDATA block "
+				        "(result %d)\n", j, i, result);
+				CHECK(!"a block owned twice");
+			}
+		}
+	}
+	size_t lost = 0;
+	for (size_t i = 0; i < ledger.count; i++) {
+		lost += packet_owns(pkt, ledger.ptr[i]) ? 0 : 1;
+	}
+#ifdef FUZZ_CORE_TOLERATE_KNOWN
+	/* Known: a signed answer that does not fit leaves what it dropped to the mempool. */
+	if (lost > 0 && result == MXTRAP_TRUNCATED && signed_path) {
+		for (size_t i = ledger.count; i-- > 0; ) {
+			if (!packet_owns(pkt, ledger.ptr[i])) {
+				heap_free(ledger.ptr[i]);
+			}
+		}
+		lost = 0;
+	}
+#endif
+	if (lost > 0) {
+		fprintf(stderr, "fuzz_core: %zu block(s) of pkt->mm neither freed nor owned by "
+		        "the packet after the call (result %d)\n", lost, result);
+		CHECK(!"a block lost");
+	}
+	ledger.on = false;
+	ledger.count = 0;
+}
+
+/* ------------------------------------------------------------------------ */
+
+/*! One call of the core on a freshly built packet. */
+typedef struct {
+	const mxtrap_conf_t *conf;
+	const plan_t *plan;
+	const inject_t *inj;
+	const cut_t *cuts;
+	size_t cut_count;
+	bool dnssec;               /*!< mxtrap_apply_dnssec(), else mxtrap_apply(). */
+	mxtrap_signer_t *signer;
+	unsigned fail_alloc;       /*!< This allocation from pkt->mm fails (0: none). */
+} case_t;
+
+static void run_case(const case_t *c)
+{
+	const plan_t *plan = c->plan;
+	built_t built;
+	build(plan, plan->mm, plan->max_size, NULL, &built);
+	knot_pkt_t *pkt = built.pkt;
+	for (size_t i = 0; i < c->cut_count; i++) {
+		apply_cut(pkt, &built, &c->cuts[i]);
+	}
+	if (c->inj->on) {
+		inject(pkt, c->inj);
+	}
+	bool modified = c->inj->on || c->cut_count > 0;
+
+	expect_t e;
+	model(c->conf, pkt, c->signer != NULL, &e);
+	snap_t s;
+	snapshot(pkt, e.index, &s);
+	/* What libknot built is consistent (injected RDATA is not, on purpose). */
+	CHECK(s.fits);
+	CHECK(s.counts_ok || c->inj->on);
+
+	/* The twin: the same packet with the merged RRset (and new RRSIGs) put in one go. */
+	built_t twin = { .pkt = NULL };
+	knot_rrset_t *merged = NULL;
+	size_t at = SIZE_MAX;
+	if (e.result == MXTRAP_TRAPPED && built.clean && !modified && plan->rotate == 0 &&
+	    (!e.signed_path || signed_twin_ok(plan, pkt, &e))) {
+		for (size_t i = 0; i < plan->count; i++) {
+			if (built.where[i] == e.index) {
+				at = i;
+			}
+		}
+		CHECK(at != SIZE_MAX);
+		const knot_rrset_t **override = pool_get(plan->count * sizeof(*override));
+		memset(override, 0, plan->count * sizeof(*override));
+		merged = knot_rrset_copy(plan->rrs[at].rr, &POOL_MM);
+		CHECK(merged != NULL);
+		const knot_rdata_t *trap = e.traps.rdata;
+		for (uint16_t i = 0; i < e.trap_count; i++) {
+			CHECK(knot_rrset_add_rdata(merged, trap->data, trap->len, &POOL_MM) == KNOT_EOK);
+			trap = knot_rdataset_next((knot_rdata_t *)trap);
+		}
+		override[at] = merged;
+		for (size_t i = at + 1; e.signed_path && i < plan->count; i++) {
+			if (built.where[i] != UINT16_MAX && covers_mx(&e, built.where[i])) {
+				knot_rrset_t *sigs = pool_dup(plan->rrs[i].rr, sizeof(*sigs));
+				sigs->rrs = e.sigs;
+				override[i] = sigs;
+			}
+		}
+		build(plan, &POOL_MM, plan->max_size, override, &twin);
+	}
+
+	unsigned made_before = fake.made;
+	unsigned calls_before = fake.calls;
+	if (plan->mm == &HEAP_MM) {
+		ledger_start(pkt);
+	}
+	alloc_countdown = c->fail_alloc;
+	alloc_failed = false;
+	mxtrap_sig_source_t source = (mxtrap_sig_source_t)0x5a;
+	mxtrap_result_t result = c->dnssec ?
+	                         mxtrap_apply_dnssec(c->conf, pkt, c->signer, &source) :
+	                         mxtrap_apply(c->conf, pkt);
+	bool failed = alloc_failed;
+	alloc_countdown = 0;
+	alloc_failed = false;
+
+#ifdef FUZZ_CORE_VERBOSE
+	fprintf(stderr, "fuzz_core: expected %d, result %d, source %d, twin %s %d\n", e.result,
+	        result, c->dnssec ? (int)source : -1, twin.pkt != NULL ? "put" : "none",
+	        twin.fail_ret);
+#endif
+
+	/* Invariants for every outcome. */
+	CHECK(pkt->max_size == s.max_size && pkt->reserved == s.reserved &&
+	      pkt->current == s.current);
+	if (s.fits) {
+		CHECK(pkt->size + pkt->reserved <= pkt->max_size);
+	}
+	if (s.counts_ok) {
+		CHECK(counts_match(pkt));
+	}
+	if (s.parsed != NULL && s.counts_ok) {
+		/* (The core counts the records of pkt->rr: injected ones may differ from the wire.) */
+		knot_pkt_t *again = reparse(pkt);
+		CHECK(again != NULL);
+		knot_pkt_free(again);
+	}
+
+	const char *reason = mxtrap_reason_name(result);
+	CHECK(reason != NULL);
+	CHECK((strcmp(reason, "unknown") == 0) ==
+	      (result < MXTRAP_UNCHANGED_FIRST || result > MXTRAP_UNCHANGED_UNEXPECTED));
+
+	/* The outcome the contract asks for. */
+	bool cached = made_before > 0;
+	if (failed && !(cached && (result == e.result || result == MXTRAP_TRUNCATED))) {
+		/* (A cached copy that cannot be made is looked up again.) */
+		CHECK(e.result == MXTRAP_TRAPPED || e.sign_reached);
+		CHECK(result == MXTRAP_UNCHANGED_UNEXPECTED ||
+		      (e.signed_path && result == MXTRAP_UNCHANGED_SIGN_FAILED));
+	} else if (e.result == MXTRAP_TRAPPED) {
+		CHECK(result == MXTRAP_TRAPPED || result == MXTRAP_TRUNCATED);
+	} else {
+		CHECK(result == e.result);
+	}
+
+	/* The signer is asked once unless an earlier call signed, for the name expected. */
+	unsigned calls = fake.calls - calls_before;
+	if (!e.sign_reached) {
+		CHECK(calls == 0);
+	} else if (failed) {
+		CHECK(calls <= (cached ? 0u : 1u));
+	} else {
+		CHECK(calls == (cached ? 0u : 1u));
+	}
+	if (calls > 0) {
+		CHECK(name_ieq(fake.owner, e.covered_owner));
+	}
+	if (c->dnssec) {
+		if (result == MXTRAP_TRAPPED && e.signed_path) {
+			CHECK(source == (cached ? MXTRAP_SIG_CACHE : MXTRAP_SIG_FRESH));
+		} else {
+			CHECK(source == MXTRAP_SIG_NONE);
+		}
+	}
+
+	if (result == MXTRAP_TRAPPED) {
+		if (e.signed_path) {
+			check_signed_trapped(pkt, &s, &e);
+		} else {
+			check_trapped(pkt, &s, &e);
+		}
+	} else if (result == MXTRAP_TRUNCATED) {
+		if (e.signed_path) {
+			check_signed_truncated(pkt, &s, &e);
+		} else {
+			check_truncated(pkt, &s, &e);
+		}
+	} else {
+		check_untouched(pkt, &s);
+	}
+
+	/* Byte for byte what Knot sends with the trap written into the zone. */
+	if (twin.pkt != NULL && !e.signed_path && result != MXTRAP_UNCHANGED_UNEXPECTED) {
+		int override_ret = twin.fail_at == at ? twin.fail_ret :
+		                   twin.fail_at == SIZE_MAX ? KNOT_EOK : KNOT_ERROR;
+		if (override_ret == KNOT_EOK) {
+			CHECK(result == MXTRAP_TRAPPED);
+			CHECK(pkt->rr[e.index].rrs.size == merged->rrs.size);
+			CHECK(memcmp(pkt->rr[e.index].rrs.rdata, merged->rrs.rdata,
+			             merged->rrs.size) == 0);
+		} else if (override_ret == KNOT_ESPACE) {
+			CHECK(result == MXTRAP_TRUNCATED);
+		}
+		if (override_ret == KNOT_EOK || override_ret == KNOT_ESPACE) {
+			CHECK(pkt->size == twin.pkt->size);
+			CHECK(memcmp(pkt->wire, twin.pkt->wire, pkt->size) == 0);
+			CHECK(pkt->rrset_count == twin.pkt->rrset_count);
+		}
+	}
+	/* Signed: the records a resolver reads are those of the zone signed with the trap. */
+	if (twin.pkt != NULL && e.signed_path && result == MXTRAP_TRAPPED &&
+	    twin.fail_at == SIZE_MAX) {
+		check_signed_twin(pkt, twin.pkt);
+	}
+
+	if (ledger.on) {
+		ledger_end(pkt, result, e.signed_path);
+	}
+	knot_pkt_free(twin.pkt);
+	knot_pkt_free(s.parsed);
+	knot_pkt_free(pkt);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -979,8 +2111,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(knot_rrset_add_rdata(plan.padding, zeros, padding, &POOL_MM) == KNOT_EOK);
 	}
 	bool at_limit = l & 0x02;
-	bool injecting = l & 0x04;
-	bool fail_alloc = l & 0x80;
 
 	/* The message: whatever libknot accepts of it. */
 	size_t msg_len;
@@ -997,9 +2127,39 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		plan.qtype = knot_pkt_qtype(parsed);
 		plan.qclass = knot_pkt_qclass(parsed);
 	}
-	plan.rrs = pool_get((parsed->rrset_count + 1) * sizeof(*plan.rrs));
+	plan.rrs = pool_get((parsed->rrset_count + 1 + MAX_HARNESS_RRSIGS) * sizeof(*plan.rrs));
 	bool merge = f & 0x20;
 	plan_section(&plan, parsed, KNOT_ANSWER, merge);
+
+	inject_t inj = { .on = l & 0x04, .make_mx = l & 0x08 };
+	if (inj.on) {
+		read_injection(&in, &inj);
+	}
+
+	/* The stand-in signer and the harness's RRSIG RRsets. */
+	uint8_t sig_flags = in_u8(&in);
+	uint8_t t = in_u8(&in);
+	uint8_t u = in_u8(&in);
+	memset(&fake, 0, sizeof(fake));
+	bool signed_mode = sig_flags & 0x01;
+	bool dnssec = sig_flags & 0x03;
+	fake.fail = sig_flags & 0x04;
+	fake.cut = sig_flags & 0x08;
+	fake.count = sig_flags >> 4;
+	fake.cut_len = (t & 0x1f) % RRSIG_FIXED_LEN;
+	plan.knotd_rrsigs = dnssec;
+	plan.rrsig_flags = dnssec && !(u & 0x01) ? KNOT_PF_ORIGTTL : 0;
+	fake.now = in_u32(&in);
+	fake.margin = in_u32(&in);
+	fake.exp_off = in_u32(&in);
+	fake.inc_off = in_u32(&in);
+	for (size_t i = 0; i < fake.count; i++) {
+		fake.keys[i].alg = in_u8(&in);
+		fake.keys[i].tag = in_u16(&in);
+	}
+	cut_t cuts[MAX_HARNESS_RRSIGS];
+	size_t cut_count = plan_rrsigs(&plan, &in, cuts);
+
 	if (l & 0x01) {
 		plan.last = (l & 0x40) ? KNOT_ADDITIONAL : KNOT_AUTHORITY;
 		plan_section(&plan, parsed, plan.last, merge);
@@ -1007,123 +2167,42 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (at_limit) {
 		built_t probe;
-		build(&plan, &POOL_MM, KNOT_WIRE_MAX_PKTSIZE, SIZE_MAX, NULL, &probe);
+		build(&plan, &POOL_MM, KNOT_WIRE_MAX_PKTSIZE, NULL, &probe);
 		size_t need = probe.pkt->size + plan.reserved + (m & 0x3ff);
 		plan.max_size = need < KNOT_WIRE_MAX_PKTSIZE ? need : KNOT_WIRE_MAX_PKTSIZE;
 		knot_pkt_free(probe.pkt);
 	}
 
-	built_t built;
-	build(&plan, plan.mm, plan.max_size, SIZE_MAX, NULL, &built);
-	knot_pkt_t *pkt = built.pkt;
-	if (injecting) {
-		inject(pkt, &in, l & 0x08);
+	mxtrap_signer_t *signer = NULL;
+	if (signed_mode) {
+		signer = mxtrap_signer_new(fake_sign, &fake, fake.margin, 2, fake_clock);
+		CHECK(signer != NULL);
+		CHECK(mxtrap_signer_margin(signer) == fake.margin);
+		CHECK(mxtrap_signer_now(signer) == fake.now);
 	}
 
-	expect_t e;
-	model(&conf, pkt, &e);
-	snap_t s;
-	snapshot(pkt, e.index, &s);
-	/* What libknot built is consistent (injected RDATA is not, on purpose). */
-	CHECK(s.fits);
-	CHECK(s.counts_ok || injecting);
-
-	/* The twin: the same packet with the merged RRset put in one go. */
-	built_t twin = { NULL, false, KNOT_EOK };
-	knot_rrset_t *merged = NULL;
-	if (e.result == MXTRAP_TRAPPED && built.clean && !injecting && plan.rotate == 0) {
-		size_t at = SIZE_MAX;
-		for (size_t i = 0; i < plan.count; i++) {
-			if (plan.rrs[i].rr->type == KNOT_RRTYPE_MX &&
-			    knot_rdataset_eq(&plan.rrs[i].rr->rrs, &pkt->rr[e.index].rrs) &&
-			    knot_dname_is_equal(plan.rrs[i].rr->owner, pkt->rr[e.index].owner)) {
-				at = i;
-			}
-		}
-		CHECK(at != SIZE_MAX);
-		merged = knot_rrset_copy(plan.rrs[at].rr, &POOL_MM);
-		CHECK(merged != NULL);
-		const knot_rdata_t *trap = e.traps.rdata;
-		for (uint16_t i = 0; i < e.trap_count; i++) {
-			CHECK(knot_rrset_add_rdata(merged, trap->data, trap->len, &POOL_MM) == KNOT_EOK);
-			trap = knot_rdataset_next((knot_rdata_t *)trap);
-		}
-		build(&plan, &POOL_MM, plan.max_size, at, merged, &twin);
+	case_t c = {
+		.conf = &conf,
+		.plan = &plan,
+		.inj = &inj,
+		.cuts = cuts,
+		.cut_count = cut_count,
+		.dnssec = dnssec,
+		.signer = signer,
+		.fail_alloc = (l & 0x80) ? 1 + (t >> 5) : 0,
+	};
+	unsigned fail_alloc = c.fail_alloc;
+	if (u & 0x02) {
+		c.fail_alloc = 0;
+	}
+	run_case(&c);
+	if (signed_mode) {
+		/* A copy of the same packet: the signatures may come from the cache now. */
+		c.fail_alloc = (u & 0x02) ? fail_alloc : 0;
+		run_case(&c);
 	}
 
-	fail_next_alloc = fail_alloc;
-	mxtrap_result_t result = mxtrap_apply(&conf, pkt);
-	bool alloc_failed = fail_alloc && !fail_next_alloc;
-	fail_next_alloc = false;
-
-#ifdef FUZZ_CORE_VERBOSE
-	fprintf(stderr, "fuzz_core: expected %d, result %d, twin %s %d\n", e.result, result,
-	        twin.pkt != NULL ? "put" : "none", twin.override_ret);
-#endif
-
-	/* Invariants for every outcome. */
-	CHECK(pkt->max_size == s.max_size && pkt->reserved == s.reserved &&
-	      pkt->current == s.current);
-	if (s.fits) {
-		CHECK(pkt->size + pkt->reserved <= pkt->max_size);
-	}
-	if (s.counts_ok) {
-		CHECK(counts_match(pkt));
-	}
-	if (s.parsed != NULL) {
-		knot_pkt_t *again = reparse(pkt);
-		CHECK(again != NULL);
-		knot_pkt_free(again);
-	}
-
-	const char *reason = mxtrap_reason_name(result);
-	CHECK(reason != NULL);
-	CHECK((strcmp(reason, "unknown") == 0) ==
-	      (result < MXTRAP_UNCHANGED_FIRST || result > MXTRAP_UNCHANGED_UNEXPECTED));
-
-	/* The outcome the contract asks for. */
-	if (e.result == MXTRAP_TRAPPED && alloc_failed) {
-		CHECK(result == MXTRAP_UNCHANGED_UNEXPECTED);
-	} else if (e.result == MXTRAP_TRAPPED) {
-		CHECK(result == MXTRAP_TRAPPED || result == MXTRAP_TRUNCATED);
-	} else {
-		CHECK(result == e.result);
-	}
-
-	if (result == MXTRAP_TRAPPED) {
-		check_trapped(pkt, &s, &e);
-	} else if (result == MXTRAP_TRUNCATED) {
-		check_truncated(pkt, &s, &e);
-	} else {
-		check_untouched(pkt, &s);
-	}
-
-	/* Byte for byte what Knot sends with the trap written into the zone. */
-	if (twin.pkt != NULL && result != MXTRAP_UNCHANGED_UNEXPECTED) {
-		if (twin.override_ret == KNOT_EOK) {
-			CHECK(result == MXTRAP_TRAPPED);
-			CHECK(pkt->rr[e.index].rrs.size == merged->rrs.size);
-			CHECK(memcmp(pkt->rr[e.index].rrs.rdata, merged->rrs.rdata,
-			             merged->rrs.size) == 0);
-		} else if (twin.override_ret == KNOT_ESPACE) {
-			CHECK(result == MXTRAP_TRUNCATED);
-		}
-		if (twin.override_ret == KNOT_EOK || twin.override_ret == KNOT_ESPACE) {
-			CHECK(pkt->size == twin.pkt->size);
-			CHECK(memcmp(pkt->wire, twin.pkt->wire, pkt->size) == 0);
-			CHECK(pkt->rrset_count == twin.pkt->rrset_count);
-		}
-	}
-
-	/* The merged RDATA is the packet's (knotd frees its mempool); here with the heap. */
-	if (result == MXTRAP_TRAPPED && plan.mm == &HEAP_MM &&
-	    !(pkt->rr_info[e.index].flags & KNOT_PF_FREE)) {
-		mm_release(&pkt->mm, pkt->rr[e.index].rrs.rdata);
-	}
-
-	knot_pkt_free(twin.pkt);
-	knot_pkt_free(s.parsed);
-	knot_pkt_free(pkt);
+	mxtrap_signer_free(signer);
 	knot_pkt_free(parsed);
 	mxtrap_conf_deinit(&conf);
 	pool_release();

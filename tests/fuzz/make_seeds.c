@@ -32,6 +32,13 @@ enum {
 	L_ADDITIONAL = 0x40, L_ALLOC_FAIL = 0x80,
 };
 
+/* Signer section: S flags, harness RRSIG RRsets (G) and records (H). */
+enum {
+	S_SIGNED = 0x01, S_DNSSEC_NULL = 0x02, S_FAIL = 0x04, S_CUT = 0x08,
+	G_OWNER_MX = 0x00, G_OWNER_QNAME = 0x01, G_TTL = 0x40, G_CUT = 0x80,
+	H_MX = 0x00, H_CNAME = 0x01, H_A = 0x02, H_KEY = 0x04, H_LABELS = 0x08,
+};
+
 enum { T_A = 1, T_NS = 2, T_CNAME = 5, T_MX = 15, T_RRSIG = 46 };
 enum { AN = 0, NS = 1, AR = 2 };
 
@@ -225,6 +232,53 @@ static void seed_rdata(seed_t *s, const void *bytes, size_t len)
 {
 	put16(&s->b, len);
 	putn(&s->b, bytes, len);
+}
+
+/*! The stand-in signer's clock in the seeds. */
+#define NOW	1800000000u
+#define DAY	86400u
+
+/*! Signer section: flags, clock, margin, validity, the keys (algorithm 13). */
+static void seed_signer(seed_t *s, uint8_t flags, uint8_t t, uint32_t margin, uint32_t expire,
+                        const uint16_t *tags, int count)
+{
+	put8(&s->b, flags | count << 4);
+	put8(&s->b, t);
+	put8(&s->b, 0);
+	put32(&s->b, NOW);
+	put32(&s->b, margin);
+	put32(&s->b, expire);
+	put32(&s->b, 5400);  /* inception: 90 minutes ago, as Knot's signing context */
+	for (int i = 0; i < count; i++) {
+		put8(&s->b, 13);
+		put16(&s->b, tags[i]);
+	}
+}
+
+/*! Harness RRSIG RRsets: their number, then each set's G byte and records. */
+static void seed_rrsig_sets(seed_t *s, int count)
+{
+	put8(&s->b, count);
+}
+
+static void seed_rrsig_set(seed_t *s, uint8_t g, int records)
+{
+	put8(&s->b, g | records << 2);
+}
+
+/*! A record made with the signer's key number \a key. */
+static void seed_rrsig_key(seed_t *s, uint8_t covered, uint8_t key)
+{
+	put8(&s->b, covered | H_KEY);
+	put8(&s->b, key);
+}
+
+/*! The common signed case: RRSIG(MX) by the signer's first key. */
+static void seed_rrsig_mx(seed_t *s)
+{
+	seed_rrsig_sets(s, 1);
+	seed_rrsig_set(s, G_OWNER_MX, 1);
+	seed_rrsig_key(s, H_MX, 0);
 }
 
 static const char *out_dir;
@@ -445,6 +499,114 @@ int main(int argc, char *argv[])
 	msg_rr_raw(&m, AN, (const uint8_t *)"\xc0\x0c", 2, T_MX, 3600,
 	           (const uint8_t *)"\x00\x14" "\x05" "mail2" "\xc0\x0c", 10);
 	simple("compressed-rdata", F_MERGE, L_HINT_NONE, 512, 0, 0, &m);
+
+	/* Signed answers: the stand-in signer, RRSIG RRsets built by the harness. */
+	static const uint16_t KEY[] = { 1111 };
+	apex_msg(&m, APEX_MX);
+	seed_conf(&s, C_BACKUP, 99, 0);
+	seed_pkt(&s, F_MERGE | F_HEAP, 0, 1232, 0, 0, &m);
+	seed_signer(&s, S_SIGNED, 0, 3600, 14 * DAY, KEY, 1);
+	seed_rrsig_mx(&s);
+	seed_write(&s, "signed-apex");
+
+	/* CNAME, MX, RRSIG(CNAME), RRSIG(MX): the RRSIGs keep their order. */
+	msg_init(&m, 0x2345, 0x8400);
+	msg_question(&m, "alias.example.com.", T_MX);
+	msg_cname(&m, "alias.example.com.", "example.com.");
+	msg_mxs(&m, "example.com.", APEX_MX);
+	seed_conf(&s, C_BACKUP, 99, 0);
+	seed_pkt(&s, F_MERGE | F_FREE, 0, 1232, 0, 0, &m);
+	seed_signer(&s, S_SIGNED, 0, 3600, 14 * DAY, KEY, 1);
+	seed_rrsig_sets(&s, 2);
+	seed_rrsig_set(&s, G_OWNER_QNAME, 1);
+	seed_rrsig_key(&s, H_CNAME, 0);
+	seed_rrsig_set(&s, G_OWNER_MX, 1);
+	seed_rrsig_key(&s, H_MX, 0);
+	seed_write(&s, "signed-cname");
+
+	/* A wildcard answer: the RRSIG declares 3 labels, *.wild.example.com. is signed. */
+	msg_init(&m, 0x3456, 0x8400);
+	msg_question(&m, "host.wild.example.com.", T_MX);
+	msg_mxs(&m, "host.wild.example.com.", APEX_MX);
+	seed_conf(&s, C_BACKUP, 99, 0);
+	seed_pkt(&s, F_MERGE | F_FREE | F_FLAGS_ALL, 0, 1232, 0, 0, &m);
+	seed_signer(&s, S_SIGNED, 0, 3600, 14 * DAY, KEY, 1);
+	seed_rrsig_sets(&s, 1);
+	seed_rrsig_set(&s, G_OWNER_MX, 1);
+	put8(&s.b, H_MX | H_KEY | H_LABELS);
+	put8(&s.b, 0);
+	put8(&s.b, 3);
+	seed_write(&s, "signed-wildcard");
+
+	/* The zone signed with another key than the signer has. */
+	apex_msg(&m, APEX_MX);
+	seed_conf(&s, C_BACKUP, 99, 0);
+	seed_pkt(&s, F_MERGE | F_HEAP | F_FREE, 0, 1232, 0, 0, &m);
+	seed_signer(&s, S_SIGNED, 0, 3600, 14 * DAY, KEY, 1);
+	seed_rrsig_sets(&s, 1);
+	seed_rrsig_set(&s, G_OWNER_MX, 1);
+	put8(&s.b, H_MX);
+	put8(&s.b, 13);
+	put16(&s.b, 2222);
+	seed_write(&s, "signed-key-mismatch");
+
+	/* Two keys, listed in another order than the zone's RRSIGs. */
+	static const uint16_t TWO_KEYS[] = { 3333, 1111 };
+	apex_msg(&m, APEX_MX);
+	seed_conf(&s, C_BACKUP, 99, 0);
+	seed_pkt(&s, F_MERGE, 0, 1232, 0, 0, &m);
+	seed_signer(&s, S_SIGNED, 0, 3600, 14 * DAY, TWO_KEYS, 2);
+	seed_rrsig_sets(&s, 1);
+	seed_rrsig_set(&s, G_OWNER_MX, 2);
+	seed_rrsig_key(&s, H_MX, 1);
+	seed_rrsig_key(&s, H_MX, 0);
+	seed_write(&s, "signed-two-keys");
+
+	/* Valid for the margin plus the TTL less one second. */
+	apex_msg(&m, APEX_MX);
+	seed_conf(&s, C_BACKUP, 99, 0);
+	seed_pkt(&s, F_MERGE, 0, 1232, 0, 0, &m);
+	seed_signer(&s, S_SIGNED, 0, 3600, 3600 + 3600 - 1, KEY, 1);
+	seed_rrsig_mx(&s);
+	seed_write(&s, "signed-expiring");
+
+	apex_msg(&m, APEX_MX);
+	seed_conf(&s, C_BACKUP, 99, 0);
+	seed_pkt(&s, F_MERGE, 0, 1232, 0, 0, &m);
+	seed_signer(&s, S_SIGNED | S_FAIL, 0, 3600, 14 * DAY, KEY, 1);
+	seed_rrsig_mx(&s);
+	seed_write(&s, "signed-sign-fails");
+
+	/* The zone's RRSIG(MX) cut to 10 octets in the packet. */
+	apex_msg(&m, APEX_MX);
+	seed_conf(&s, C_BACKUP, 99, 0);
+	seed_pkt(&s, F_MERGE, 0, 1232, 0, 0, &m);
+	seed_signer(&s, S_SIGNED, 0, 3600, 14 * DAY, KEY, 1);
+	seed_rrsig_sets(&s, 1);
+	seed_rrsig_set(&s, G_OWNER_MX | G_CUT, 1);
+	seed_rrsig_key(&s, H_MX, 0);
+	put8(&s.b, 0);
+	put8(&s.b, 10);
+	seed_write(&s, "signed-short-rrsig");
+
+	/* At the size limit: the merged RRset does not fit, TC. */
+	apex_msg(&m, APEX_MX);
+	seed_conf(&s, C_BACKUP, 99, 0);
+	seed_pkt(&s, F_MERGE | F_FREE, L_LIMIT, 0, 0, 0, &m);
+	seed_signer(&s, S_SIGNED, 0, 3600, 14 * DAY, KEY, 1);
+	seed_rrsig_mx(&s);
+	seed_write(&s, "signed-truncated");
+
+	/* RRSIG(MX) from the message, copies on the heap; the second allocation (the
+	 * cache key) fails in the first call, the second call signs. */
+	static const uint16_t MSG_KEY[] = { 0 };
+	apex_msg(&m, APEX_MX);
+	msg_rrsig(&m, "example.com.", T_MX, "example.com.");
+	seed_conf(&s, C_BACKUP, 99, 0);
+	seed_pkt(&s, F_MERGE | F_FREE | F_HEAP, L_ALLOC_FAIL, 1232, 0, 0, &m);
+	seed_signer(&s, S_SIGNED, 1 << 5, 3600, 14 * DAY, MSG_KEY, 1);
+	seed_rrsig_sets(&s, 0);
+	seed_write(&s, "signed-heap-alloc-fail");
 
 	printf("make_seeds: %d seeds written to %s\n", written, out_dir);
 	return 0;

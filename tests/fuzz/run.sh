@@ -3,13 +3,15 @@
 #
 # Usage: tests/fuzz/run.sh [SECONDS]   (default 60)
 #
-# Builds tests/fuzz/fuzz_core.c and module/core.c with clang
+# Builds tests/fuzz/fuzz_core.c, module/core.c and module/signer.c with clang
 # (-fsanitize=fuzzer,address,undefined) into a temporary directory, copies
 # the seed corpus (tests/fuzz/corpus) to a temporary working corpus and runs
 # one fuzzing job. Prints executions, coverage and corpus size at the end.
 # Exits non-zero on any crash, leak, timeout or invariant failure; the input
 # that caused it is kept in an artifact directory under /tmp (path printed).
-# Set FUZZ_CORPUS_OUT=DIR to keep the grown working corpus.
+# Set FUZZ_CORPUS_OUT=DIR to keep the grown working corpus, FUZZ_CFLAGS to add
+# compiler flags (e.g. -DFUZZ_CORE_TOLERATE_KNOWN to fuzz past the known,
+# reported bugs of the core marked "Known:" in tests/fuzz/fuzz_core.c).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
@@ -33,13 +35,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "fuzz: building with $(clang --version | head -n 1)"
-# shellcheck disable=SC2046  # pkg-config output is meant to be split
+echo "fuzz: building with $(clang --version | head -n 1)${FUZZ_CFLAGS:+ and $FUZZ_CFLAGS}"
+# shellcheck disable=SC2046,SC2086  # pkg-config output and FUZZ_CFLAGS are meant to be split
 clang -std=gnu11 -O1 -g -fno-omit-frame-pointer \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	-Wall -Wextra -Werror -Iinclude $(pkg-config --cflags libknot) \
-	tests/fuzz/fuzz_core.c module/core.c \
-	$(pkg-config --libs libknot) -o "$work/fuzz_core"
+	-Wall -Wextra -Werror ${FUZZ_CFLAGS:-} -Iinclude $(pkg-config --cflags libknot) \
+	tests/fuzz/fuzz_core.c module/core.c module/signer.c \
+	$(pkg-config --libs libknot) -pthread -o "$work/fuzz_core"
 
 mkdir "$work/corpus"
 cp tests/fuzz/corpus/* "$work/corpus/"
