@@ -624,21 +624,37 @@ static mxtrap_result_t apply_signed(const mxtrap_conf_t *conf, knot_pkt_t *pkt,
 		}
 		ret = knot_pkt_put(pkt, hint, &rrsig, after_info[i].flags);
 	}
+	/*
+	 * RDATA the packet no longer refers to goes back to pkt->mm: what was
+	 * replaced (the zone's MX and RRSIG(MX) when owned by the packet) and,
+	 * if the answer did not fit, what was dropped or never written.
+	 */
+	uint16_t written = pkt->rrset_count - mx_index;
+	for (uint16_t i = 0; i <= rrsig_sets; i++) {
+		bool in_packet = i < written;
+		bool replaced = (i == 0);
+#ifndef MXTRAP_TEST_KEEP_ZONE_RRSIG
+		bool is_mx_sig = i > 0 && rrsig_covers_mx(&after[i]);
+		replaced = replaced || is_mx_sig;
+		if (is_mx_sig && !in_packet) {
+			knot_rdataset_clear(&sigs, &pkt->mm);
+		}
+#endif
+		if (i == 0 && !in_packet) {
+			pkt_free(pkt, merged.rrs.rdata);
+			/* A packet-owned MX RRset (wildcard behind a CNAME) owns its owner name. */
+			if (after_info[0].flags & KNOT_PF_FREE) {
+				knot_dname_free(after[0].owner, &pkt->mm);
+			}
+		}
+		if ((replaced || !in_packet) && (after_info[i].flags & KNOT_PF_FREE)) {
+			knot_rdataset_clear(&after[i].rrs, &pkt->mm);
+		}
+	}
 	if (ret != KNOT_EOK) {
 		/* knot_pkt_put() has set TC as Knot does for its own RRsets and RRSIGs. */
 		*source = MXTRAP_SIG_NONE;
 		return ret == KNOT_ESPACE ? MXTRAP_TRUNCATED : MXTRAP_UNCHANGED_UNEXPECTED;
-	}
-
-	if (after_info[0].flags & KNOT_PF_FREE) {
-		knot_rdataset_clear(&after[0].rrs, &pkt->mm);
-	}
-	for (uint16_t i = 1; i <= rrsig_sets; i++) {
-#ifndef MXTRAP_TEST_KEEP_ZONE_RRSIG
-		if (rrsig_covers_mx(&after[i]) && (after_info[i].flags & KNOT_PF_FREE)) {
-			knot_rdataset_clear(&after[i].rrs, &pkt->mm);
-		}
-#endif
 	}
 	return MXTRAP_TRAPPED;
 }
