@@ -314,6 +314,8 @@ static struct {
 	bool on;
 	size_t count;
 	void *ptr[LEDGER_MAX];
+	size_t known_count;
+	void *known[32];       /*!< Owners of FREE RRSIG RRsets after the MX RRset. */
 } ledger;
 
 static void ledger_add(void *ptr)
@@ -1802,14 +1804,19 @@ static void check_signed_twin(const knot_pkt_t *pkt, const knot_pkt_t *twin)
 }
 
 /*! Starts the ledger: the blocks the packet owns (owner and RDATA of FREE RRsets). */
-static void ledger_start(const knot_pkt_t *pkt)
+static void ledger_start(const knot_pkt_t *pkt, uint16_t mx_index)
 {
 	ledger.on = true;
 	ledger.count = 0;
+	ledger.known_count = 0;
 	for (uint16_t i = 0; i < pkt->rrset_count; i++) {
 		if (pkt->rr_info[i].flags & KNOT_PF_FREE) {
 			ledger_add(pkt->rr[i].owner);
 			ledger_add(pkt->rr[i].rrs.rdata);
+			if (i > mx_index && pkt->rr[i].type == KNOT_RRTYPE_RRSIG &&
+			    ledger.known_count < sizeof(ledger.known) / sizeof(*ledger.known)) {
+				ledger.known[ledger.known_count++] = pkt->rr[i].owner;
+			}
 		}
 	}
 }
@@ -1867,14 +1874,16 @@ static void ledger_end(knot_pkt_t *pkt, mxtrap_result_t result, bool signed_path
 		lost += packet_owns(pkt, ledger.ptr[i]) ? 0 : 1;
 	}
 #ifdef FUZZ_CORE_TOLERATE_KNOWN
-	/* Known: a signed answer that does not fit leaves what it dropped to the mempool. */
-	if (lost > 0 && result == MXTRAP_TRUNCATED && signed_path) {
-		for (size_t i = ledger.count; i-- > 0; ) {
-			if (!packet_owns(pkt, ledger.ptr[i])) {
+	/* Known: a signed answer that does not fit drops FREE RRSIG RRsets, owner names kept. */
+	for (size_t i = ledger.count; lost > 0 && result == MXTRAP_TRUNCATED && signed_path &&
+	     i-- > 0; ) {
+		for (size_t k = 0; k < ledger.known_count; k++) {
+			if (ledger.ptr[i] == ledger.known[k] && !packet_owns(pkt, ledger.ptr[i])) {
 				heap_free(ledger.ptr[i]);
+				lost--;
+				break;
 			}
 		}
-		lost = 0;
 	}
 #endif
 	if (lost > 0) {
@@ -1957,7 +1966,7 @@ static void run_case(const case_t *c)
 	unsigned made_before = fake.made;
 	unsigned calls_before = fake.calls;
 	if (plan->mm == &HEAP_MM) {
-		ledger_start(pkt);
+		ledger_start(pkt, e.index);
 	}
 	alloc_countdown = c->fail_alloc;
 	alloc_failed = false;
