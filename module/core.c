@@ -523,11 +523,13 @@ static mxtrap_result_t check_sigs(const knot_rdataset_t *sigs, const sig_key_t *
 static const knot_dname_t *signed_owner(const knot_dname_t *owner, uint8_t labels,
                                         knot_dname_t *buf)
 {
-	size_t owner_labels = knot_dname_labels(owner, NULL);
-	if (knot_dname_is_wildcard(owner) || labels >= owner_labels) {
+	/* RRSIG labels never count a leading "*" (RFC 4034 3.1.3). */
+	size_t owner_labels = knot_dname_labels(owner, NULL) - (knot_dname_is_wildcard(owner) ? 1 : 0);
+	if (labels >= owner_labels) {
 		return owner;
 	}
-	const knot_dname_t *suffix = owner;
+	const knot_dname_t *suffix = knot_dname_is_wildcard(owner) ?
+	                             knot_wire_next_label(owner, NULL) : owner;
 	for (size_t i = labels; i < owner_labels; i++) {
 		suffix = knot_wire_next_label(suffix, NULL);
 	}
@@ -649,6 +651,10 @@ static mxtrap_result_t apply_signed(const mxtrap_conf_t *conf, knot_pkt_t *pkt,
 		}
 		if ((replaced || !in_packet) && (after_info[i].flags & KNOT_PF_FREE)) {
 			knot_rdataset_clear(&after[i].rrs, &pkt->mm);
+		}
+		/* knotd gives every RRSIG RRset an owner copy of its own. */
+		if (i > 0 && !in_packet && (after_info[i].flags & KNOT_PF_FREE)) {
+			knot_dname_free(after[i].owner, &pkt->mm);
 		}
 	}
 	if (ret != KNOT_EOK) {

@@ -12,9 +12,9 @@ meson test -C build --print-errorlogs --num-processes 1 --no-suite dnssec || sta
 # Reliability jobs: ASan+UBSan build (module inside knotd via LD_PRELOAD),
 # a bounded libFuzzer run on the core, and a bounded mixed-load soak.
 bash tests/sanitize.sh || status=$?
-# Known, reported core issues reachable only with packets knotd never builds
-# (several RRSIG(MX) RRsets; a heap-backed packet memory) are tolerated here:
-# see the "Known:" marks in tests/fuzz/fuzz_core.c.
+# One known, reported core issue reachable only with packets knotd never
+# builds (several RRSIG RRsets over MX in one answer) is tolerated here: see
+# the "Known:" mark in tests/fuzz/fuzz_core.c.
 FUZZ_CFLAGS=-DFUZZ_CORE_TOLERATE_KNOWN bash tests/fuzz/run.sh 60 || status=$?
 bash tests/soak/soak.sh 60 || status=$?
 

@@ -1133,10 +1133,6 @@ static bool model_zone_sigs(const knot_pkt_t *pkt, size_t mx, expect_t *e)
 static void signed_name(const knot_dname_t *owner, uint8_t labels, uint8_t *out)
 {
 	bool as_is = labels >= name_sig_labels(owner);
-#ifdef FUZZ_CORE_TOLERATE_KNOWN
-	/* Known: an owner that is a wildcard name is signed as it is. */
-	as_is = as_is || name_is_wildcard(owner);
-#endif
 	if (as_is) {
 		memcpy(out, owner, name_wire_size(owner, KNOT_DNAME_MAXLEN));
 		return;
@@ -1873,19 +1869,6 @@ static void ledger_end(knot_pkt_t *pkt, mxtrap_result_t result, bool signed_path
 	for (size_t i = 0; i < ledger.count; i++) {
 		lost += packet_owns(pkt, ledger.ptr[i]) ? 0 : 1;
 	}
-#ifdef FUZZ_CORE_TOLERATE_KNOWN
-	/* Known: a signed answer that does not fit drops FREE RRSIG RRsets, owner names kept. */
-	for (size_t i = ledger.count; lost > 0 && result == MXTRAP_TRUNCATED && signed_path &&
-	     i-- > 0; ) {
-		for (size_t k = 0; k < ledger.known_count; k++) {
-			if (ledger.ptr[i] == ledger.known[k] && !packet_owns(pkt, ledger.ptr[i])) {
-				heap_free(ledger.ptr[i]);
-				lost--;
-				break;
-			}
-		}
-	}
-#endif
 	if (lost > 0) {
 		fprintf(stderr, "fuzz_core: %zu block(s) of pkt->mm neither freed nor owned by "
 		        "the packet after the call (result %d)\n", lost, result);
