@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mm.h"
 #include "mxtrap.h"
 
 /*! MX RDATA: a 16-bit preference, then the exchanger's name. */
@@ -124,21 +125,6 @@ void mxtrap_conf_deinit(mxtrap_conf_t *conf)
 	free(conf->exchanges);
 	free(conf->exchange_sizes);
 	memset(conf, 0, sizeof(*conf));
-}
-
-/* Same semantics as libknot's internal mm_alloc()/mm_free(). */
-static void *pkt_alloc(knot_pkt_t *pkt, size_t size)
-{
-	return pkt->mm.alloc != NULL ? pkt->mm.alloc(pkt->mm.ctx, size) : malloc(size);
-}
-
-static void pkt_free(knot_pkt_t *pkt, void *ptr)
-{
-	if (pkt->mm.free != NULL) {
-		pkt->mm.free(ptr);
-	} else if (pkt->mm.alloc == NULL) {
-		free(ptr);
-	}
 }
 
 static uint16_t mx_preference(const knot_rdata_t *rdata)
@@ -321,7 +307,7 @@ static inline mxtrap_result_t merge_traps(const mxtrap_conf_t *conf, knot_pkt_t 
 		return MXTRAP_UNCHANGED_UNEXPECTED;
 	}
 
-	uint8_t *merged = pkt_alloc(pkt, rrs->size + trap_size);
+	uint8_t *merged = mm_get(&pkt->mm, rrs->size + trap_size);
 	if (merged == NULL) {
 		return MXTRAP_UNCHANGED_UNEXPECTED;
 	}
@@ -411,7 +397,7 @@ static mxtrap_result_t apply_trap(const mxtrap_conf_t *conf, knot_pkt_t *pkt,
 	pkt->compr.rrinfo = saved_compr.rrinfo;
 	if (written < 0) {
 		pkt->compr = saved_compr;
-		pkt_free(pkt, merged.rrs.rdata);
+		mm_put(&pkt->mm, merged.rrs.rdata);
 		if (written != KNOT_ESPACE) {
 			return MXTRAP_UNCHANGED_UNEXPECTED;
 		}
@@ -580,14 +566,14 @@ static mxtrap_result_t apply_signed(const mxtrap_conf_t *conf, knot_pkt_t *pkt,
 	covered.rrs = merged.rrs;
 	bool cached = false;
 	if (mxtrap_signer_get(signer, &covered, &sigs, &pkt->mm, &cached) != KNOT_EOK) {
-		pkt_free(pkt, merged.rrs.rdata);
+		mm_put(&pkt->mm, merged.rrs.rdata);
 		return MXTRAP_UNCHANGED_SIGN_FAILED;
 	}
 	result = check_sigs(&sigs, zone_keys, zone_count, mxtrap_signer_now(signer),
 	                    mxtrap_signer_margin(signer), mx->ttl);
 	if (result != MXTRAP_TRAPPED) {
 		knot_rdataset_clear(&sigs, &pkt->mm);
-		pkt_free(pkt, merged.rrs.rdata);
+		mm_put(&pkt->mm, merged.rrs.rdata);
 		return result;
 	}
 	*source = cached ? MXTRAP_SIG_CACHE : MXTRAP_SIG_FRESH;
@@ -643,7 +629,7 @@ static mxtrap_result_t apply_signed(const mxtrap_conf_t *conf, knot_pkt_t *pkt,
 		}
 #endif
 		if (i == 0 && !in_packet) {
-			pkt_free(pkt, merged.rrs.rdata);
+			mm_put(&pkt->mm, merged.rrs.rdata);
 			/* A packet-owned MX RRset (wildcard behind a CNAME) owns its owner name. */
 			if (after_info[0].flags & KNOT_PF_FREE) {
 				knot_dname_free(after[0].owner, &pkt->mm);

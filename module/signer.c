@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "mm.h"
 #include "mxtrap.h"
 
 typedef struct {
@@ -104,7 +105,7 @@ static uint8_t *make_key(const knot_rrset_t *covered, knot_mm_t *mm, size_t *len
 {
 	size_t owner_size = knot_dname_size(covered->owner);
 	*len = owner_size + sizeof(uint16_t) + sizeof(uint32_t) + covered->rrs.size;
-	uint8_t *key = mm->alloc != NULL ? mm->alloc(mm->ctx, *len) : malloc(*len);
+	uint8_t *key = mm_get(mm, *len);
 	if (key == NULL) {
 		return NULL;
 	}
@@ -119,15 +120,6 @@ static uint8_t *make_key(const knot_rrset_t *covered, knot_mm_t *mm, size_t *len
 	return key;
 }
 
-static void mm_release(knot_mm_t *mm, void *ptr)
-{
-	if (mm->free != NULL) {
-		mm->free(ptr);
-	} else if (mm->alloc == NULL) {
-		free(ptr);
-	}
-}
-
 /*! Copies a cached entry's signatures into the packet's memory, under the slot lock. */
 static bool lookup(slot_t *slot, uint64_t hash, const uint8_t *key, size_t key_len,
                    knot_rdataset_t *sigs, knot_mm_t *mm)
@@ -137,8 +129,7 @@ static bool lookup(slot_t *slot, uint64_t hash, const uint8_t *key, size_t key_l
 	const entry_t *entry = slot->entry;
 	if (entry != NULL && entry->hash == hash && entry->key_len == key_len &&
 	    memcmp(entry->data, key, key_len) == 0) {
-		knot_rdata_t *copy = mm->alloc != NULL ? mm->alloc(mm->ctx, entry->sig_size)
-		                                       : malloc(entry->sig_size);
+		knot_rdata_t *copy = mm_get(mm, entry->sig_size);
 		if (copy != NULL) {
 			memcpy(copy, entry->data + key_len, entry->sig_size);
 			sigs->count = entry->sig_count;
@@ -164,7 +155,7 @@ int mxtrap_signer_get(mxtrap_signer_t *signer, const knot_rrset_t *covered,
 
 	*cached = true;
 	if (lookup(slot, hash, key, key_len, sigs, mm)) {
-		mm_release(mm, key);
+		mm_put(mm, key);
 		return KNOT_EOK;
 	}
 
@@ -172,7 +163,7 @@ int mxtrap_signer_get(mxtrap_signer_t *signer, const knot_rrset_t *covered,
 	pthread_mutex_lock(&signer->sign_lock);
 	if (lookup(slot, hash, key, key_len, sigs, mm)) {
 		pthread_mutex_unlock(&signer->sign_lock);
-		mm_release(mm, key);
+		mm_put(mm, key);
 		return KNOT_EOK;
 	}
 	knot_rrset_t rrsigs;
@@ -185,7 +176,7 @@ int mxtrap_signer_get(mxtrap_signer_t *signer, const knot_rrset_t *covered,
 	if (ret != KNOT_EOK) {
 		pthread_mutex_unlock(&signer->sign_lock);
 		knot_rdataset_clear(&rrsigs.rrs, mm);
-		mm_release(mm, key);
+		mm_put(mm, key);
 		return ret;
 	}
 
@@ -205,7 +196,7 @@ int mxtrap_signer_get(mxtrap_signer_t *signer, const knot_rrset_t *covered,
 	}
 	pthread_mutex_unlock(&signer->sign_lock);
 
-	mm_release(mm, key);
+	mm_put(mm, key);
 	*sigs = rrsigs.rrs;
 	*cached = false;
 	return KNOT_EOK;
