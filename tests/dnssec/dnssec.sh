@@ -72,96 +72,18 @@ keepsig=$build_dir/module/mxtrap_keepsig.so
 export PATH="$PATH:/usr/sbin:/sbin:/usr/local/sbin"
 BASE=mxtrap.test.
 
-# --- TAP -----------------------------------------------------------------
+TAP_NAME=dnssec
+# shellcheck source=tests/lib/common.sh
+source "$src_dir/../lib/common.sh"
 
-n=0
-passed=0
-failed=0
-note() { printf '# %s\n' "$@"; }
-ok() {
-	n=$((n + 1))
-	passed=$((passed + 1))
-	echo "ok $n - $1"
-}
-not_ok() {
-	n=$((n + 1))
-	failed=$((failed + 1))
-	echo "not ok $n - $1"
-}
-skip() {
-	n=$((n + 1))
-	passed=$((passed + 1))
-	echo "ok $n - $1 # SKIP $2"
-}
-# check DESC ERRORS: ERRORS empty -> ok, else not ok and ERRORS as comments.
-check() {
-	if [ -z "$2" ]; then
-		ok "$1"
-	else
-		not_ok "$1"
-		printf '%s\n' "$2" | sed 's/^/#   /'
-	fi
-}
-# indent FILE [MAX]: a file as TAP comment lines (evidence).
-indent() {
-	[ -f "$1" ] || return 0
-	head -n "${2:-60}" "$1" | sed 's/^/#     /'
-}
-bail() {
-	echo "Bail out! $*"
-	finish_tap
-	exit 1
-}
-# The plan, then the summary as a plain line on stderr (meson's TAP parser
-# rejects non-TAP lines on stdout).
-finish_tap() {
-	echo "1..$n"
-	echo "dnssec: $passed passed, $failed failed" >&2
-}
-
-for tool in knotd knotc keymgr kdig unbound unbound-control unbound-checkconf; do
-	command -v "$tool" >/dev/null || { echo "Bail out! $tool not found"; exit 1; }
-done
-[ -f "$module" ] || { echo "Bail out! $module missing"; exit 1; }
-if [ -n "$preload" ] && [ ! -e "$preload" ]; then
-	echo "Bail out! KNOTD_PRELOAD $preload missing"
-	exit 1
-fi
-
-# --- processes -------------------------------------------------------------
+need_tools knotd knotc keymgr kdig unbound unbound-control unbound-checkconf
+[ -f "$module" ] || bail "$module missing"
+knot_env_init "$preload"
 
 tmp=$(mktemp -d /tmp/mxtrap-dnssec.XXXXXX)
 knotd_a_pid=
 knotd_b_pid=
 unbound_pid=
-
-# Knot programs (knotd, knotc, keymgr): the ASan runtime first when the build
-# is sanitized (the module is loaded by all of them).
-# Reports go to SANITIZER_LOG_DIR when set (tests/sanitize.sh checks it).
-knot_env=()
-if [ -n "$preload" ]; then
-	log_opt=
-	if [ -n "${SANITIZER_LOG_DIR:-}" ]; then
-		mkdir -p "$SANITIZER_LOG_DIR"
-		log_opt="log_path=$SANITIZER_LOG_DIR/asan.dnssec:"
-	fi
-	knot_env=("LD_PRELOAD=$preload" "ASAN_OPTIONS=${log_opt}detect_leaks=0:halt_on_error=1"
-	          "UBSAN_OPTIONS=${log_opt/asan/ubsan}halt_on_error=1:print_stacktrace=1")
-fi
-kenv() { env "${knot_env[@]}" "$@"; }
-
-# stop_pid PID: TERM, bounded wait, KILL.
-stop_pid() {
-	local pid=$1
-	[ -n "$pid" ] || return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	for _ in $(seq 100); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-}
 
 cleanup() {
 	local rc=$?
@@ -178,49 +100,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-# port_in_use PORT: a TCP or UDP socket is bound to PORT (any address).
-port_in_use() {
-	awk -v p="$(printf ':%04X' "$1")" 'substr($2, length($2) - 4) == p { f = 1 } END { exit !f }' \
-		/proc/net/tcp /proc/net/tcp6 /proc/net/udp /proc/net/udp6 2>/dev/null
-}
-# port_bound PORT: a TCP socket listens or a UDP socket is bound on PORT
-# (TIME_WAIT and other connection states do not count).
-port_bound() {
-	awk -v p="$(printf ':%04X' "$1")" 'substr($2, length($2) - 4) == p &&
-		(FILENAME ~ /udp/ || $4 == "0A") { f = 1 } END { exit !f }' \
-		/proc/net/tcp /proc/net/tcp6 /proc/net/udp /proc/net/udp6 2>/dev/null
-}
-used_ports=" "
-free_port() {
-	local p
-	for _ in $(seq 200); do
-		p=$((20000 + RANDOM % 40000))
-		case $used_ports in *" $p "*) continue;; esac
-		port_in_use "$p" && continue
-		used_ports+="$p "
-		echo "$p"
-		return 0
-	done
-	return 1
-}
+# --- DNS helpers (signed answers) ---------------------------------------------
 
-# --- DNS helpers -------------------------------------------------------------
-
-# q OUT PORT NAME TYPE [KDIG_OPTION...]: one query to 127.0.0.1@PORT, bounded.
-q() {
-	local out=$1 port=$2 name=$3 type=$4
-	shift 4
-	timeout 15 kdig @127.0.0.1 -p "$port" +time=3 +retry=1 "$@" "$name" "$type" >"$out" 2>&1 || true
-}
-rcode_of() { sed -n 's/^;; ->>HEADER<<- .*status: \([A-Z]*\);.*/\1/p' "$1" | head -n 1; }
-flags_of() { sed -n 's/^;; Flags: \([^;]*\);.*/\1/p' "$1" | head -n 1; }
-has_ad() { case " $(flags_of "$1") " in *" ad "*) return 0;; esac; return 1; }
-# section FILE NAME: the records of a section (ANSWER, AUTHORITY, ADDITIONAL).
-section() {
-	awk -v s=";; $2 SECTION:" '$0 == s { on = 1; next } /^;; / || /^$/ { on = 0 } on' "$1"
-}
-# mx_of FILE: "PREF EXCHANGE" of the MX records in ANSWER, sorted.
-mx_of() { section "$1" ANSWER | awk '$4 == "MX" { print $5, $6 }' | sort; }
 # rrsig_of FILE TYPE: RRSIGs in ANSWER covering TYPE:
 # "TTL ALG LABELS ORIG_TTL EXPIRATION INCEPTION TAG SIGNER OWNER".
 rrsig_of() {
@@ -271,17 +152,10 @@ zsk_count() {
 	grep -c '; ZSK, ' "$tmp/dnskey.out" || true
 }
 
-# counter ZONE NAME [CONF]: a mod-mxtrap counter of ZONE (0 when not listed).
-counter() {
-	local conf=${3:-$tmp/a/knot.conf} v
-	v=$(kenv timeout 20 knotc -c "$conf" zone-stats "$1" mod-mxtrap 2>/dev/null |
-		awk -v k="mod-mxtrap.$2" '$2 == k { print $4 }')
-	echo "${v:-0}"
-}
-stats_line() {
-	kenv timeout 20 knotc -c "${2:-$tmp/a/knot.conf}" zone-stats "$1" mod-mxtrap 2>&1 |
-		sed 's/^\[[^]]*\] mod-mxtrap\.//' | tr '\n' ' '
-}
+# dcounter ZONE NAME [CONF] / dstats ZONE [CONF]: counters of knotd A
+# (or of CONF), see counter and stats_line in tests/lib/common.sh.
+dcounter() { counter "${3:-$tmp/a/knot.conf}" "$1" "$2"; }
+dstats() { stats_line "${2:-$tmp/a/knot.conf}" "$1"; }
 
 # expected_mx ZONE TRAP(yes/no): the MX set as mx_of prints it.
 expected_mx() {
@@ -757,8 +631,8 @@ note "case 5: first start, keys created by knotd after the modules loaded"
 for z in $ZONES_AUTO $ROLL $LIFE; do
 	signers_check 5 "$z"
 	run_names 5 "$z" no "$signers" "$port_a" nodo
-	v=$(counter "$z" 'unchanged[no-keys]')
-	check "case 5: $z unchanged[no-keys] counted ($v)" "$([ "$v" -gt 0 ] || echo "counters: $(stats_line "$z")")"
+	v=$(dcounter "$z" 'unchanged[no-keys]')
+	check "case 5: $z unchanged[no-keys] counted ($v)" "$([ "$v" -gt 0 ] || echo "counters: $(dstats "$z")")"
 done
 note "case 5: $TWO (keys in the store before the start): trap at once"
 signers_check 5 "$TWO"
@@ -787,25 +661,25 @@ check "case 1: $TWO is signed by two ZSKs ($two_keys)" "$([ "$two_keys" = 2 ] ||
 # Counters: repeated DO queries for one name are signed from the cache.
 REPEAT=20
 for z in $ZONES_AUTO $TWO; do
-	c0=$(counter "$z" 'signatures[cache]')
-	f0=$(counter "$z" 'signatures[fresh]')
-	t0=$(counter "$z" trapped)
+	c0=$(dcounter "$z" 'signatures[cache]')
+	f0=$(dcounter "$z" 'signatures[fresh]')
+	t0=$(dcounter "$z" trapped)
 	miss=0
 	for _ in $(seq "$REPEAT"); do
 		q "$tmp/rep.out" "$port_a" "mail.$z" MX +dnssec
 		has_trap "$tmp/rep.out" || miss=$((miss + 1))
 	done
-	c1=$(counter "$z" 'signatures[cache]')
-	f1=$(counter "$z" 'signatures[fresh]')
-	t1=$(counter "$z" trapped)
+	c1=$(dcounter "$z" 'signatures[cache]')
+	f1=$(dcounter "$z" 'signatures[fresh]')
+	t1=$(dcounter "$z" trapped)
 	errs=
 	[ "$miss" = 0 ] || errs+="$miss of $REPEAT answers without the trap"$'\n'
 	[ $((t1 - t0)) = "$REPEAT" ] || errs+="trapped +$((t1 - t0)), want +$REPEAT"$'\n'
 	[ $((c1 - c0)) -ge $((REPEAT - 1)) ] || errs+="signatures[cache] +$((c1 - c0)), want >= $((REPEAT - 1))"$'\n'
 	[ $((f1 - f0)) -le 1 ] || errs+="signatures[fresh] +$((f1 - f0)), want <= 1"$'\n'
-	[ -z "$errs" ] || errs+="counters: $(stats_line "$z")"
+	[ -z "$errs" ] || errs+="counters: $(dstats "$z")"
 	check "case 1: $z $REPEAT DO queries for mail: signatures[cache] +$((c1 - c0)), signatures[fresh] +$((f1 - f0)), trapped +$((t1 - t0))" "$errs"
-	note "case 1: $z counters: $(stats_line "$z")"
+	note "case 1: $z counters: $(dstats "$z")"
 done
 
 # --- case 2: negative control -------------------------------------------------
@@ -840,7 +714,7 @@ fi
 
 os_key=$(dnskey_signers "$OS")
 run_names 6 "$OS" yes "$os_key" "$port_a" nodo
-note "case 6: $OS counters: $(stats_line "$OS")"
+note "case 6: $OS counters: $(dstats "$OS")"
 
 note "case 6 (reported, not asserted): $OSREV, module: [ mod-onlinesign, mod-mxtrap ]"
 for name in $(names_of "$OSREV"); do
@@ -852,12 +726,12 @@ for name in $(names_of "$OSREV"); do
 		"  knotd DO MX [$(mx_of "$tmp/rev-d.out" | tr '\n' ',')] RRSIG(MX) [$(tags_of "$tmp/rev-d.out" MX)];" \
 		"  knotd no DO MX [$(mx_of "$tmp/rev-n.out" | tr '\n' ',')] RRSIG $(rrsig_count "$tmp/rev-n.out")"
 done
-note "  $OSREV counters: $(stats_line "$OSREV")"
+note "  $OSREV counters: $(dstats "$OSREV")"
 
 # --- case 3: ZSK rollover ---------------------------------------------------------
 
 roll_old=$(zone_signers "$ROLL")
-mm0=$(counter "$ROLL" 'unchanged[key-mismatch]')
+mm0=$(dcounter "$ROLL" 'unchanged[key-mismatch]')
 note "case 3: $ROLL ZSK $roll_old, rolling over"
 errs=
 out=$(knotc_a zone-key-rollover "$ROLL" zsk 2>&1) || errs="knotc failed: $out"
@@ -922,10 +796,10 @@ done
 for step in "${!step_polls[@]}"; do
 	case $step in 0-before|1-*|2-*|3-*) ;; *) not_ok "case 3: unexpected rollover state $step";; esac
 done
-note "case 3: new ZSK ${roll_new:-none}; counters: $(stats_line "$ROLL")"
-mm1=$(counter "$ROLL" 'unchanged[key-mismatch]')
+note "case 3: new ZSK ${roll_new:-none}; counters: $(dstats "$ROLL")"
+mm1=$(dcounter "$ROLL" 'unchanged[key-mismatch]')
 check "case 3: unchanged[key-mismatch] counted after the rollover (+$((mm1 - mm0)))" \
-	"$([ "$mm1" -gt "$mm0" ] || echo "counters: $(stats_line "$ROLL")")"
+	"$([ "$mm1" -gt "$mm0" ] || echo "counters: $(dstats "$ROLL")")"
 reload_and_wait "case 3: knotc reload after the rollover: trap back" knotc_a "$port_a" "$ROLL"
 signers=$(zone_signers "$ROLL")
 check "case 3: $ROLL signed by the new ZSK [$signers] after the rollover" \
@@ -937,7 +811,7 @@ run_names 3 "$ROLL" yes "$signers" "$port_a"
 if [ "${DNSSEC_SKIP_LIFETIME:-}" = 1 ]; then
 	skip "case 4: signature lifetime" "DNSSEC_SKIP_LIFETIME=1"
 else
-	exp0=$(counter "$LIFE" 'unchanged[expiring]')
+	exp0=$(dcounter "$LIFE" 'unchanged[expiring]')
 	# t0 before the reload: the module's signatures are made during it, so they
 	# expire at t0 + lifetime or later.
 	t0=$(date +%s)
@@ -975,10 +849,10 @@ else
 	check "case 4: the trap was served at first (trapped DO answers: $trapped)" "$([ "$trapped" -gt 0 ] || echo none)"
 	check "case 4: the trap went away before the module's signatures expired (first untrapped at +${first_untrapped:-never} s)" \
 		"$([ -n "$first_untrapped" ] && [ "$first_untrapped" -lt "$LIFE_LIFETIME" ] || echo "first untrapped: ${first_untrapped:-never}")"
-	exp1=$(counter "$LIFE" 'unchanged[expiring]')
+	exp1=$(dcounter "$LIFE" 'unchanged[expiring]')
 	check "case 4: unchanged[expiring] counted (+$((exp1 - exp0)))" \
-		"$([ "$exp1" -gt "$exp0" ] || echo "counters: $(stats_line "$LIFE")")"
-	note "case 4: counters: $(stats_line "$LIFE")"
+		"$([ "$exp1" -gt "$exp0" ] || echo "counters: $(dstats "$LIFE")")"
+	note "case 4: counters: $(dstats "$LIFE")"
 	reload_and_wait "case 4: knotc reload: trap back" knotc_a "$port_a" "$LIFE"
 	run_names 4 "$LIFE" yes "$(zone_signers "$LIFE")" "$port_a"
 fi

@@ -1,0 +1,153 @@
+# Shared by the shell test suites (tests/dnssec/dnssec.sh, tests/ops/*.sh):
+# TAP output, the Knot programs' environment, process and port handling, and
+# kdig helpers. Source it after `set -euo pipefail`; set TAP_NAME first (the
+# name on the closing "NAME: N passed, M failed" line).
+#
+# Knot programs (knotd, knotc, keymgr) load the module, so with a sanitized
+# build they need the ASan runtime preloaded: call knot_env_init PRELOAD
+# (empty: nothing preloaded) and start them through kenv. Reports go to
+# SANITIZER_LOG_DIR when set (tests/sanitize.sh checks it).
+
+# --- TAP -------------------------------------------------------------------
+
+n=0
+passed=0
+failed=0
+note() { printf '# %s\n' "$@"; }
+ok() {
+	n=$((n + 1))
+	passed=$((passed + 1))
+	echo "ok $n - $1"
+}
+not_ok() {
+	n=$((n + 1))
+	failed=$((failed + 1))
+	echo "not ok $n - $1"
+}
+skip() {
+	n=$((n + 1))
+	passed=$((passed + 1))
+	echo "ok $n - $1 # SKIP $2"
+}
+# check DESC ERRORS: ERRORS empty -> ok, else not ok and ERRORS as comments.
+check() {
+	if [ -z "$2" ]; then
+		ok "$1"
+	else
+		not_ok "$1"
+		printf '%s\n' "$2" | sed 's/^/#   /'
+	fi
+}
+# indent FILE [MAX]: a file as TAP comment lines (evidence).
+indent() {
+	[ -f "$1" ] || return 0
+	head -n "${2:-60}" "$1" | sed 's/^/#     /'
+}
+bail() {
+	echo "Bail out! $*"
+	finish_tap
+	exit 1
+}
+# The plan, then the summary as a plain line on stderr (meson's TAP parser
+# rejects non-TAP lines on stdout).
+finish_tap() {
+	echo "1..$n"
+	echo "${TAP_NAME:-test}: $passed passed, $failed failed" >&2
+}
+# need_tools TOOL...: bail out unless every tool is on PATH.
+need_tools() {
+	local tool
+	for tool in "$@"; do
+		command -v "$tool" >/dev/null || bail "$tool not found"
+	done
+}
+
+# --- processes -------------------------------------------------------------
+
+knot_env=()
+# knot_env_init PRELOAD: environment for the Knot programs (see above).
+knot_env_init() {
+	knot_env=()
+	[ -n "$1" ] || return 0
+	[ -e "$1" ] || bail "KNOTD_PRELOAD $1 missing"
+	local log_opt=
+	if [ -n "${SANITIZER_LOG_DIR:-}" ]; then
+		mkdir -p "$SANITIZER_LOG_DIR"
+		log_opt="log_path=$SANITIZER_LOG_DIR/asan.${TAP_NAME:-test}:"
+	fi
+	knot_env=("LD_PRELOAD=$1" "ASAN_OPTIONS=${log_opt}detect_leaks=0:halt_on_error=1"
+	          "UBSAN_OPTIONS=${log_opt/asan/ubsan}halt_on_error=1:print_stacktrace=1")
+}
+kenv() { env "${knot_env[@]}" "$@"; }
+
+# stop_pid PID: TERM, bounded wait, KILL.
+stop_pid() {
+	local pid=$1
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null || true
+	for _ in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+# port_in_use PORT: a TCP or UDP socket is bound to PORT (any address).
+port_in_use() {
+	awk -v p="$(printf ':%04X' "$1")" 'substr($2, length($2) - 4) == p { f = 1 } END { exit !f }' \
+		/proc/net/tcp /proc/net/tcp6 /proc/net/udp /proc/net/udp6 2>/dev/null
+}
+# port_bound PORT: a TCP socket listens or a UDP socket is bound on PORT
+# (TIME_WAIT and other connection states do not count).
+port_bound() {
+	awk -v p="$(printf ':%04X' "$1")" 'substr($2, length($2) - 4) == p &&
+		(FILENAME ~ /udp/ || $4 == "0A") { f = 1 } END { exit !f }' \
+		/proc/net/tcp /proc/net/tcp6 /proc/net/udp /proc/net/udp6 2>/dev/null
+}
+used_ports=" "
+# free_port: a high port no socket uses and this script has not handed out.
+free_port() {
+	local p
+	for _ in $(seq 200); do
+		p=$((20000 + RANDOM % 40000))
+		case $used_ports in *" $p "*) continue;; esac
+		port_in_use "$p" && continue
+		used_ports+="$p "
+		echo "$p"
+		return 0
+	done
+	return 1
+}
+
+# --- DNS helpers -------------------------------------------------------------
+
+# q OUT PORT NAME TYPE [KDIG_OPTION...]: one query to 127.0.0.1@PORT, bounded.
+q() {
+	local out=$1 port=$2 name=$3 type=$4
+	shift 4
+	timeout 15 kdig @127.0.0.1 -p "$port" +time=3 +retry=1 "$@" "$name" "$type" >"$out" 2>&1 || true
+}
+rcode_of() { sed -n 's/^;; ->>HEADER<<- .*status: \([A-Z]*\);.*/\1/p' "$1" | head -n 1; }
+flags_of() { sed -n 's/^;; Flags: \([^;]*\);.*/\1/p' "$1" | head -n 1; }
+has_ad() { case " $(flags_of "$1") " in *" ad "*) return 0;; esac; return 1; }
+# section FILE NAME: the records of a section (ANSWER, AUTHORITY, ADDITIONAL).
+section() {
+	awk -v s=";; $2 SECTION:" '$0 == s { on = 1; next } /^;; / || /^$/ { on = 0 } on' "$1"
+}
+# mx_of FILE: "PREF EXCHANGE" of the MX records in ANSWER, sorted.
+mx_of() { section "$1" ANSWER | awk '$4 == "MX" { print $5, $6 }' | sort; }
+
+# counter CONF ZONE NAME: a mod-mxtrap counter of ZONE (0 when not listed),
+# e.g. counter knot.conf example.com. trapped, or unchanged[no-backup].
+counter() {
+	local v
+	v=$(kenv timeout 20 knotc -c "$1" zone-stats "$2" mod-mxtrap 2>/dev/null |
+		awk -v k="mod-mxtrap.$3" '$2 == k { print $4 }')
+	echo "${v:-0}"
+}
+# stats_line CONF ZONE: every mod-mxtrap counter of ZONE on one line.
+stats_line() {
+	kenv timeout 20 knotc -c "$1" zone-stats "$2" mod-mxtrap 2>&1 |
+		sed 's/^\[[^]]*\] mod-mxtrap\.//' | tr '\n' ' '
+}
