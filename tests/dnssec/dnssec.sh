@@ -283,19 +283,6 @@ direct_nodo() {
 	fi
 }
 
-# wait_for DESC SECONDS COMMAND...: poll COMMAND every 0.1 s, bounded.
-wait_for() {
-	local desc=$1 secs=$2 deadline
-	shift 2
-	deadline=$((SECONDS + secs))
-	while [ "$SECONDS" -lt "$deadline" ]; do
-		if "$@"; then return 0; fi
-		sleep 0.1
-	done
-	note "timeout ($secs s) waiting for $desc"
-	return 1
-}
-
 # trapped_do ZONE PORT: the apex DO answer straight from knotd has the trap.
 trapped_do() {
 	q "$tmp/t.out" "$2" "$1" MX +dnssec
@@ -436,9 +423,8 @@ zones_ready() {
 start_knotd() {
 	local dir=$1 port=$2
 	shift 2
-	# env execs knotd: $! is knotd's pid.
-	env "${knot_env[@]}" knotd -c "$dir/knot.conf" >>"$dir/knotd.log" 2>&1 &
-	started_pid=$!
+	spawn "$dir/knotd.log" knotd -c "$dir/knot.conf"
+	started_pid=$spawned_pid
 	local deadline=$((SECONDS + 60))
 	while [ "$SECONDS" -lt "$deadline" ]; do
 		kill -0 "$started_pid" 2>/dev/null || return 1

@@ -93,6 +93,32 @@ stop_pid() {
 	wait "$pid" 2>/dev/null || true
 }
 
+# wait_for DESC SECS CMD...: polls CMD every 0.1 s until it succeeds (0) or
+# SECS have passed (1, with a note naming DESC).
+wait_for() {
+	local desc=$1 secs=$2 deadline
+	shift 2
+	deadline=$((SECONDS + secs))
+	while [ "$SECONDS" -lt "$deadline" ]; do
+		if "$@"; then return 0; fi
+		sleep 0.1
+	done
+	note "timeout ($secs s) waiting for $desc"
+	return 1
+}
+
+# The Knot programs' output goes to a log; `kenv CMD &` would put a subshell
+# between $! and the program, so servers are started with env directly and
+# their pid is the program's own (env execs it).
+# spawn LOG CMD...: CMD in the background with the Knot environment, pid in
+# spawned_pid.
+spawn() {
+	local log=$1
+	shift
+	env "${knot_env[@]}" "$@" >>"$log" 2>&1 &
+	spawned_pid=$!
+}
+
 # port_in_use PORT: a TCP or UDP socket is bound to PORT (any address).
 port_in_use() {
 	awk -v p="$(printf ':%04X' "$1")" 'substr($2, length($2) - 4) == p { f = 1 } END { exit !f }' \

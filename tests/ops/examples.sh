@@ -121,8 +121,8 @@ serve() {
 	local v6=no
 	grep -Eq "^[[:space:]]*listen:.*::1@$port" "$dir/knot.conf" && v6=yes
 
-	kenv knotd -c "$dir/knot.conf" >>"$dir/knotd.log" 2>&1 &
-	knotd_pid=$!
+	spawn "$dir/knotd.log" knotd -c "$dir/knot.conf"
+	knotd_pid=$spawned_pid
 	local deadline=$((SECONDS + 30)) ready=no
 	while [ "$SECONDS" -lt "$deadline" ] && kill -0 "$knotd_pid" 2>/dev/null; do
 		ready=yes
