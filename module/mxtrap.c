@@ -14,7 +14,10 @@
  * The decisions and the packet work are in the core (include/mxtrap.h).
  */
 
+/* dladdr() and RTLD_NODELETE (see mxtrap_pin). */
+#define _GNU_SOURCE
 #include <assert.h>
+#include <dlfcn.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -291,6 +294,26 @@ void mxtrap_unload(knotd_mod_t *mod)
 	mxtrap_signer_free(ctx->signer);
 	mxtrap_conf_deinit(&ctx->conf);
 	free(ctx);
+}
+
+/*!
+ * Keeps this module mapped until the process exits.
+ *
+ * knotd before 3.2.10 unloads shared modules on a `knotc conf-commit` while
+ * its zones still call their hooks and its configuration schema still points
+ * into them, and crashes (fixed upstream by "conf: fix segfault if a shared
+ * module is loaded and dynamic configuration used"). Taking our own reference
+ * with RTLD_NODELETE makes that dlclose() a no-op; knotd's later dlopen() of
+ * the same file gets the same mapping. Harmless on fixed versions.
+ */
+__attribute__((constructor))
+static void mxtrap_pin(void)
+{
+	Dl_info self;
+	if (dladdr((void *)mxtrap_pin, &self) != 0 && self.dli_fname != NULL) {
+		/* NOLOAD: only a new reference to the mapping being loaded. */
+		(void)dlopen(self.dli_fname, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE);
+	}
 }
 
 KNOTD_MOD_API(mxtrap, KNOTD_MOD_FLAG_SCOPE_ZONE | KNOTD_MOD_FLAG_OPT_CONF,
