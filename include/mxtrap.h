@@ -48,17 +48,22 @@ typedef enum {
 	MXTRAP_UNCHANGED_TRAP_PRESENT,/*!< A trap exchanger already stands at the top. */
 	MXTRAP_UNCHANGED_MAX_PREF,    /*!< The highest preference is 65535: no room above. */
 	MXTRAP_UNCHANGED_SIGNED,      /*!< An RRSIG covers the MX RRset, no signer given. */
+	MXTRAP_UNCHANGED_UNEXPECTED,  /*!< Malformed records or an unexpected packet layout. */
+	/* Reasons below only with a signer (trapping of signed answers on). */
 	MXTRAP_UNCHANGED_NO_KEYS,     /*!< Signing unavailable (set by the glue). */
 	MXTRAP_UNCHANGED_KEY_MISMATCH,/*!< Our keys differ from those of the zone's RRSIG. */
 	MXTRAP_UNCHANGED_EXPIRING,    /*!< Our signatures are too close to expiry. */
 	MXTRAP_UNCHANGED_SIGN_FAILED, /*!< Signing failed. */
-	MXTRAP_UNCHANGED_UNEXPECTED,  /*!< Malformed records or an unexpected packet layout. */
 } mxtrap_result_t;
 
 /*! First reason for an unchanged answer in mxtrap_result_t. */
 #define MXTRAP_UNCHANGED_FIRST	MXTRAP_UNCHANGED_NULL_MX
+/*! Last reason for an unchanged answer. */
+#define MXTRAP_UNCHANGED_LAST	MXTRAP_UNCHANGED_SIGN_FAILED
 /*! Number of reasons for an unchanged answer. */
-#define MXTRAP_UNCHANGED_COUNT	(MXTRAP_UNCHANGED_UNEXPECTED - MXTRAP_UNCHANGED_FIRST + 1)
+#define MXTRAP_UNCHANGED_COUNT	(MXTRAP_UNCHANGED_LAST - MXTRAP_UNCHANGED_FIRST + 1)
+/*! Number of reasons without a signer (no signing-only reasons). */
+#define MXTRAP_UNCHANGED_UNSIGNED_COUNT	(MXTRAP_UNCHANGED_UNEXPECTED - MXTRAP_UNCHANGED_FIRST + 1)
 
 /*!
  * \brief Short name of a reason for an unchanged answer (counter index name).

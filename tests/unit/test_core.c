@@ -506,6 +506,7 @@ START_TEST(reason_names)
 	ck_assert_str_eq(mxtrap_reason_name(MXTRAP_UNCHANGED_UNEXPECTED), "unexpected");
 	ck_assert_str_eq(mxtrap_reason_name(MXTRAP_TRAPPED), "unknown");
 	ck_assert_int_eq(MXTRAP_UNCHANGED_COUNT, 10);
+	ck_assert_int_eq(MXTRAP_UNCHANGED_UNSIGNED_COUNT, 6);
 }
 END_TEST
 
