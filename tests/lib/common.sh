@@ -91,6 +91,16 @@ stop_pid() {
 	done
 	kill -KILL "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
+	forget_pid "$pid"
+}
+# forget_pid PID: a process of spawn that has ended (its pid may be reused,
+# so test_cleanup must not signal it).
+forget_pid() {
+	local p left=()
+	for p in "${spawned[@]}"; do
+		[ "$p" = "$1" ] || left+=("$p")
+	done
+	spawned=("${left[@]}")
 }
 
 # wait_for DESC SECS CMD...: polls CMD every 0.1 s until it succeeds (0) or
@@ -117,6 +127,60 @@ spawn() {
 	shift
 	env "${knot_env[@]}" "$@" >>"$log" 2>&1 &
 	spawned_pid=$!
+	spawned+=("$spawned_pid")
+}
+spawned=()
+
+# test_tmp_init: $tmp, a new temporary directory for this test, and an EXIT
+# trap that stops every process started with spawn (bounded, see stop_pid)
+# and removes the directory, or keeps it when ${TAP_NAME}_KEEP=1 (upper case)
+# or OPS_KEEP=1. Exit status: the script's.
+test_tmp_init() {
+	tmp=$(mktemp -d "/tmp/mxtrap-${TAP_NAME:-test}.XXXXXX")
+	trap test_cleanup EXIT
+	trap 'exit 1' INT TERM
+}
+test_cleanup() {
+	local rc=$? pid keep_var
+	for pid in "${spawned[@]}"; do
+		stop_pid "$pid"
+	done
+	keep_var=$(echo "${TAP_NAME:-test}" | tr 'a-z-' 'A-Z_')_KEEP
+	if [ "${!keep_var:-}" = 1 ] || [ "${OPS_KEEP:-}" = 1 ]; then
+		echo "# kept $tmp"
+	else
+		rm -rf "$tmp"
+	fi
+	exit "$rc"
+}
+
+# stop_server WHAT PID PORT LOG: the end of a server started with spawn:
+# SIGTERM, it must exit by itself within 10 s with status 0 (else KILL),
+# release PORT, and LOG must hold no sanitizer report. Sets stop_errs (empty:
+# all fine); not for $(...) (the server is this shell's child).
+stop_server() {
+	local what=$1 pid=$2 port=$3 log=$4 rc=0
+	stop_errs=
+	kill -TERM "$pid" 2>/dev/null || true
+	local deadline=$((SECONDS + 10))
+	while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		stop_errs+="$what still running 10 s after SIGTERM (killed)"$'\n'
+		stop_pid "$pid"
+	else
+		wait "$pid" 2>/dev/null || rc=$?
+		forget_pid "$pid"
+		[ "$rc" = 0 ] || stop_errs+="$what exit status $rc"$'\n'
+	fi
+	deadline=$((SECONDS + 10))
+	while port_bound "$port" && [ "$SECONDS" -lt "$deadline" ]; do
+		sleep 0.1
+	done
+	! port_bound "$port" || stop_errs+="$what: port $port still bound"$'\n'
+	stop_errs+=$(grep -E -m 10 'ERROR: |AddressSanitizer|LeakSanitizer|runtime error' "$log" || true)
+	stop_errs=${stop_errs%$'\n'}
 }
 
 # port_in_use PORT: a TCP or UDP socket is bound to PORT (any address).

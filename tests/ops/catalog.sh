@@ -82,23 +82,9 @@ CATALOG=catalog.example.
 INITIAL=(customer-one.example. customer-two.example.)
 NEW=new.example.
 
-tmp=$(mktemp -d /tmp/mxtrap-catalog.XXXXXX)
+test_tmp_init
 pri_pid=
 sec_pid=
-
-cleanup() {
-	local rc=$?
-	stop_pid "$sec_pid"
-	stop_pid "$pri_pid"
-	if [ "${CATALOG_KEEP:-}" = 1 ] || [ "${OPS_KEEP:-}" = 1 ]; then
-		echo "# kept $tmp"
-	else
-		rm -rf "$tmp"
-	fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
 
 # --- helpers ------------------------------------------------------------------
 
@@ -439,29 +425,13 @@ errs=
 alive "$pri_pid" || errs+="primary died"$'\n'
 alive "$sec_pid" || errs+="secondary died"$'\n'
 check "e: both servers still running" "${errs%$'\n'}"
-# stop_knotd NAME PID PORT: SIGTERM, exit status 0 within 10 s, port released.
-stop_knotd() {
-	local what=$1 pid=$2 port=$3 rc=0 errs=
-	kill -TERM "$pid" 2>/dev/null || true
-	gone() { ! alive "$pid"; }
-	if wait_for "$what to exit" 10 gone; then
-		wait "$pid" 2>/dev/null || rc=$?
-		[ "$rc" = 0 ] || errs+="$what exit status $rc"$'\n'
-	else
-		errs+="$what still running 10 s after SIGTERM (killed)"$'\n'
-		stop_pid "$pid"
-	fi
-	port_free() { ! port_bound "$port"; }
-	wait_for "$what to release port $port" 10 port_free || errs+="port $port still bound"$'\n'
-	check "e: $what stopped by SIGTERM (exit 0), port $port released" "${errs%$'\n'}"
-}
-stop_knotd secondary "$sec_pid" "$port_s"
+stop_server secondary "$sec_pid" "$port_s" "$tmp/s/knotd.log"
+check "e: secondary stopped by SIGTERM (exit 0), port $port_s released, no sanitizer report" "$stop_errs"
+stop_server primary "$pri_pid" "$port_p" "$tmp/p/knotd.log"
+check "e: primary stopped by SIGTERM (exit 0), port $port_p released, no sanitizer report" "$stop_errs"
 sec_pid=
-stop_knotd primary "$pri_pid" "$port_p"
 pri_pid=
 for log in "$tmp/p/knotd.log" "$tmp/s/knotd.log"; do
-	errs=$(grep -E -m 10 'ERROR: |AddressSanitizer|LeakSanitizer|runtime error' "$log" || true)
-	check "e: no sanitizer report in ${log#"$tmp/"}" "${errs%$'\n'}"
 	errs=$(grep -E "module 'mod-mxtrap.*(failed|error)|error: .*mxtrap" "$log" |
 		{ if [ "$commit_loses_modules" = 1 ]; then
 			# The one known line of knotd < 3.2.10 (case b).

@@ -34,16 +34,8 @@ need_tools knotd knotc kdig
 [ -f "$module" ] || bail "$module missing"
 knot_env_init "$preload"
 
-tmp=$(mktemp -d /tmp/mxtrap-examples.XXXXXX)
+test_tmp_init
 knotd_pid=
-cleanup() {
-	local rc=$?
-	stop_pid "$knotd_pid"
-	if [ "${OPS_KEEP:-}" = 1 ]; then echo "# kept $tmp"; else rm -rf "$tmp"; fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
 
 # expected EXAMPLE ZONE: the apex MX set the example promises for ZONE
 # ("PREF EXCHANGE" lines as mx_of prints them, unsorted here).

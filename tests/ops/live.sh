@@ -73,26 +73,9 @@ need_tools knotd knotc kdig knsupdate dnsperf
 [ -f "$module" ] || bail "$module missing"
 knot_env_init "$preload"
 
-tmp=$(mktemp -d /tmp/mxtrap-live.XXXXXX)
+test_tmp_init
 m_pid=
 n_pid=
-load_pids=()
-
-cleanup() {
-	local rc=$?
-	local pid
-	for pid in "${load_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-	stop_pid "$m_pid"
-	stop_pid "$n_pid"
-	if [ "${LIVE_KEEP:-${OPS_KEEP:-}}" = 1 ]; then
-		echo "# kept $tmp"
-	else
-		rm -rf "$tmp"
-	fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
 
 # --- zone and configuration ---------------------------------------------------
 
@@ -524,32 +507,13 @@ check "case 4: a good file again (preference 99) + knotc reload: trap at 99" "$e
 
 # --- end ----------------------------------------------------------------------------
 
-gone() { ! kill -0 "$1" 2>/dev/null; }
-# Every knotd must exit on SIGTERM by itself (status 0) and free its port;
-# stop_pid (KILL) only if it does not.
-for srv in "M $m_pid $port_m" "N $n_pid $port_n"; do
-	read -r what pid port <<<"$srv"
-	[ -n "$pid" ] || continue
-	kill -TERM "$pid" 2>/dev/null || true
-	wait_for "knotd $what to exit" 10 gone "$pid" || true
-	errs=
-	if kill -0 "$pid" 2>/dev/null; then
-		errs="still running 10 s after SIGTERM (killed)"$'\n'
-		stop_pid "$pid"
-	else
-		rc=0
-		wait "$pid" 2>/dev/null || rc=$?
-		[ "$rc" = 0 ] || errs="exit status $rc"$'\n'
-	fi
-	case $what in M) m_pid=;; N) n_pid=;; esac
-	port_free() { ! port_bound "$port"; }
-	wait_for "knotd $what to release port $port" 10 port_free || errs+="port $port still bound"
-	check "knotd $what exits on SIGTERM (status 0), port $port released" "$errs"
+for srv in "M m $m_pid $port_m" "N n $n_pid $port_n"; do
+	read -r what v pid port <<<"$srv"
+	stop_server "knotd $what" "$pid" "$port" "$tmp/$v/knotd.log"
+	check "knotd $what exits on SIGTERM (status 0), port $port released, no sanitizer report" "$stop_errs"
 done
-for v in m n; do
-	errs=$(grep -E -m 10 'ERROR: |AddressSanitizer|LeakSanitizer|runtime error' "$tmp/$v/knotd.log" || true)
-	check "no sanitizer report in knotd $(echo "$v" | tr mn MN)'s log" "$errs"
-done
+m_pid=
+n_pid=
 note "runtime $((SECONDS - start_time)) s"
 finish_tap
 [ "$failed" = 0 ]

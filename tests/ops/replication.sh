@@ -69,23 +69,7 @@ done
 knot_env_init "$preload"
 
 start_time=$SECONDS
-tmp=$(mktemp -d /tmp/mxtrap-replication.XXXXXX)
-pid_p=
-pid_s=
-
-cleanup() {
-	local rc=$?
-	stop_pid "$pid_s"
-	stop_pid "$pid_p"
-	if [ "${REPLICATION_KEEP:-}" = 1 ] || [ "${OPS_KEEP:-}" = 1 ]; then
-		echo "# kept $tmp"
-	else
-		rm -rf "$tmp"
-	fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+test_tmp_init
 
 knotc_p() { kenv timeout 60 knotc -c "$tmp/p/knot.conf" -t 50 "$@"; }
 
@@ -442,19 +426,11 @@ for s in p s; do
 done
 for srv in "secondary s $pid_s $port_s" "primary p $pid_p $port_p"; do
 	read -r what s pid port <<<"$srv"
-	kill -TERM "$pid" 2>/dev/null || true
-	gone() { ! kill -0 "$pid" 2>/dev/null; }
-	errs=
-	wait_for "$what to exit" 10 gone || errs+="still running 10 s after SIGTERM"$'\n'
-	stop_pid "$pid"
-	[ "$s" = p ] && pid_p= || pid_s=
-	port_free() { ! port_bound "$port"; }
-	wait_for "$what to release port $port" 10 port_free || errs+="port $port still bound"$'\n'
-	grep -q 'shutting down' "$tmp/$s/knotd.log" || errs+="no 'shutting down' in its log"$'\n'
-	[ -z "$errs" ] || errs+="$(tail -n 10 "$tmp/$s/knotd.log")"
-	check "case f: $what stopped by SIGTERM, port $port released" "$errs"
-	errs=$(grep -E -m 10 'ERROR: |AddressSanitizer|LeakSanitizer|runtime error' "$tmp/$s/knotd.log" || true)
-	check "case f: no sanitizer report in the $what's log" "$errs"
+	stop_server "$what" "$pid" "$port" "$tmp/$s/knotd.log"
+	errs=$stop_errs
+	grep -q 'shutting down' "$tmp/$s/knotd.log" || errs+=$'\n'"no 'shutting down' in its log"
+	[ -z "$errs" ] || errs+=$'\n'"$(tail -n 10 "$tmp/$s/knotd.log")"
+	check "case f: $what stopped by SIGTERM (exit 0), port $port released, no sanitizer report" "$errs"
 done
 note "runtime $((SECONDS - start_time)) s"
 finish_tap
