@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(gcc libc6-dev pkg-config meson ninja-build check
           knot knot-dnsutils libknot-dev
-          clang libclang-rt-14-dev valgrind dnsperf procps util-linux unbound)
+          clang libclang-rt-14-dev valgrind dnsperf procps util-linux unbound
+          debootstrap debhelper dpkg-dev lintian)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
