@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "libknot_compat.h"
 #include "mm.h"
 #include "mxtrap.h"
 
@@ -515,9 +516,9 @@ static const knot_dname_t *signed_owner(const knot_dname_t *owner, uint8_t label
 		return owner;
 	}
 	const knot_dname_t *suffix = knot_dname_is_wildcard(owner) ?
-	                             knot_wire_next_label(owner, NULL) : owner;
+	                             mxtrap_dname_next_label(owner) : owner;
 	for (size_t i = labels; i < owner_labels; i++) {
-		suffix = knot_wire_next_label(suffix, NULL);
+		suffix = mxtrap_dname_next_label(suffix);
 	}
 	buf[0] = 1;
 	buf[1] = '*';

@@ -22,8 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <knot/module.h>
-
+#include "knotd_compat.h"
 #include "mxtrap.h"
 
 #define MOD_PREFERENCE		"\x0a""preference"
@@ -309,7 +308,8 @@ void mxtrap_unload(knotd_mod_t *mod)
  * into them, and crashes (fixed upstream by "conf: fix segfault if a shared
  * module is loaded and dynamic configuration used"). Taking our own reference
  * with RTLD_NODELETE makes that dlclose() a no-op; knotd's later dlopen() of
- * the same file gets the same mapping. Harmless on fixed versions.
+ * the same file gets the same mapping. Harmless on fixed versions (kept for
+ * every version: see knotd_compat.h).
  */
 __attribute__((constructor))
 static void mxtrap_pin(void)
