@@ -9,6 +9,12 @@ status=0
 # The DNSSEC suite (unbound validating) runs once, in the sanitizer job below.
 meson test -C build --print-errorlogs --num-processes 1 --no-suite dnssec || status=$?
 
+# Knot 3.4 (trixie) and 3.5 (sid): build, unit and integration suites in
+# minimal chroots; then the Debian package, built and installed in a fresh
+# bookworm chroot and used by its knotd.
+bash tests/matrix.sh || status=$?
+bash tests/package/test_deb.sh || status=$?
+
 # Reliability jobs: ASan+UBSan build (module inside knotd via LD_PRELOAD),
 # a bounded libFuzzer run on the core, and a bounded mixed-load soak.
 bash tests/sanitize.sh || status=$?

@@ -223,7 +223,8 @@ secondary_ready() {
 }
 
 # Knot before 3.2.10 loses the shared modules on conf-commit (see the header).
-knot_version=$(kenv knotd -V 2>&1 | sed -n 's/.*version \([0-9][0-9.]*\).*/\1/p' | head -n 1 || true)
+# ("knotd (Knot DNS), version 3.2.6"; Knot >= 3.4: "knotd, Knot DNS 3.4.6")
+knot_version=$(kenv knotd -V 2>&1 | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | head -n 1 || true)
 commit_loses_modules=0
 [ "$(printf '%s\n' 3.2.10 "${knot_version:-0}" | sort -V | head -n 1)" = 3.2.10 ] ||
 	commit_loses_modules=1

@@ -190,8 +190,11 @@ fi
 note "primary 127.0.0.1@$port_p, secondary 127.0.0.1@$port_s, $ZONE serial $serial0"
 
 # Transfer log lines of the secondary ("[example.com.] AXFR, incoming, remote
-# 127.0.0.1@PORT, finished, ...").
-xfr_lines() { grep -F "[$ZONE] $1, incoming, remote 127.0.0.1@$port_p, finished" "$tmp/s/knotd.log" || true; }
+# 127.0.0.1@PORT, finished, ..."; Knot >= 3.4 writes "@PORT TCP, finished").
+xfr_lines() {
+	grep -E "\[${ZONE//./\\.}\] $1, incoming, remote 127\.0\.0\.1@$port_p( [A-Z]+)?, finished" \
+		"$tmp/s/knotd.log" || true
+}
 xfr_count() { xfr_lines "$1" | wc -l; }
 
 # --- answers --------------------------------------------------------------------------
