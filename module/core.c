@@ -438,9 +438,18 @@ static bool zone_sig_keys(const knot_pkt_t *pkt, uint16_t mx_index, sig_key_t *k
                           size_t *count, uint8_t *labels)
 {
 	*count = 0;
+	bool mx_set_seen = false;
 	for (uint16_t i = mx_index + 1; i < pkt->rrset_count; i++) {
 		const knot_rdataset_t *rrs = &pkt->rr[i].rrs;
 		const knot_rdata_t *rdata = rrs->rdata;
+		/* knotd writes one RRSIG RRset per covered RRset: the signer's
+		 * RRSIGs take the place of exactly one. */
+		if (rrsig_covers_mx(&pkt->rr[i])) {
+			if (mx_set_seen) {
+				return false;
+			}
+			mx_set_seen = true;
+		}
 		for (uint16_t j = 0; j < rrs->count; j++, rdata = knot_rdataset_next((knot_rdata_t *)rdata)) {
 			if (rdata->len < RRSIG_FIXED_LEN) {
 				return false;

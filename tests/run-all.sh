@@ -18,10 +18,7 @@ bash tests/package/test_deb.sh || status=$?
 # Reliability jobs: ASan+UBSan build (module inside knotd via LD_PRELOAD),
 # a bounded libFuzzer run on the core, and a bounded mixed-load soak.
 bash tests/sanitize.sh || status=$?
-# One known, reported core issue reachable only with packets knotd never
-# builds (several RRSIG RRsets over MX in one answer) is tolerated here: see
-# the "Known:" mark in tests/fuzz/fuzz_core.c.
-FUZZ_CFLAGS=-DFUZZ_CORE_TOLERATE_KNOWN bash tests/fuzz/run.sh 60 || status=$?
+bash tests/fuzz/run.sh 60 || status=$?
 bash tests/soak/soak.sh 60 || status=$?
 
 # One closing line for humans and CI: meson test programs passed/failed

@@ -10,8 +10,7 @@
 # Exits non-zero on any crash, leak, timeout or invariant failure; the input
 # that caused it is kept in an artifact directory under /tmp (path printed).
 # Set FUZZ_CORPUS_OUT=DIR to keep the grown working corpus, FUZZ_CFLAGS to add
-# compiler flags (e.g. -DFUZZ_CORE_TOLERATE_KNOWN to fuzz past the known,
-# reported bugs of the core marked "Known:" in tests/fuzz/fuzz_core.c).
+# compiler flags.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)

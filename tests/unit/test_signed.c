@@ -273,6 +273,31 @@ static void assert_unchanged(const uint16_t *zone_tags, size_t zone_count, mxtra
 	answer_free(&a);
 }
 
+/* knotd writes one RRSIG RRset per RRset; a second one over MX is not its
+ * answer: left as it is rather than given the new RRSIGs twice. */
+START_TEST(second_mx_rrsig_set)
+{
+	answer_t a;
+	signed_answer(&a, "example.com.", "example.com.", 2, ZONE_KEY, 1, 65535);
+	knot_rrset_t *sig = rrset("example.com.", KNOT_RRTYPE_RRSIG, 3600);
+	put_rrsig(sig, sig->owner, KNOT_RRTYPE_MX, 3600, ZONE_KEY[0], NOW + 86400 * 10, NULL);
+	ck_assert_int_eq(knot_pkt_put(a.pkt, KNOT_COMPR_HINT_QNAME, sig, KNOT_PF_ORIGTTL), KNOT_EOK);
+	a.rrsets[a.count++] = sig;
+	uint8_t before[1024];
+	size_t size = a.pkt->size;
+	ck_assert_uint_le(size, sizeof(before));
+	memcpy(before, a.pkt->wire, size);
+	mxtrap_sig_source_t source;
+	ck_assert_int_eq(mxtrap_apply_dnssec(&conf, a.pkt, signer, &source),
+	                 MXTRAP_UNCHANGED_UNEXPECTED);
+	ck_assert_int_eq(source, MXTRAP_SIG_NONE);
+	ck_assert_uint_eq(a.pkt->size, size);
+	ck_assert_mem_eq(a.pkt->wire, before, size);
+	ck_assert_int_eq(fake.calls, 0);
+	answer_free(&a);
+}
+END_TEST
+
 START_TEST(other_key)
 {
 	fake.tags[0] = 2222;
@@ -381,6 +406,7 @@ int main(void)
 	tcase_add_test(tc, trapped_and_cached);
 	tcase_add_test(tc, cname_order_kept);
 	tcase_add_test(tc, wildcard_labels);
+	tcase_add_test(tc, second_mx_rrsig_set);
 	tcase_add_test(tc, other_key);
 	tcase_add_test(tc, fewer_keys_than_zone);
 	tcase_add_test(tc, more_keys_than_zone);
