@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sanitizer job: builds ./build-asan (-Dsanitize=true: module, core and tests
-# with ASan+UBSan), runs the unit, integration and dnssec suites there, and fails on
+# with ASan+UBSan), runs the unit, integration and dnssec suites and the ops
+# tests examples, replication and catalog there, and fails on
 # any test failure or any sanitizer report. The DNSSEC suite (unbound
 # validating the module's signatures) runs here, with the module's signing
 # path instrumented inside knotd.
@@ -27,10 +28,16 @@ mkdir -p "$log_dir"
 status=0
 timeout 900 meson test -C "$build_dir" --print-errorlogs --num-processes 1 \
 	--suite unit --suite integration --suite dnssec || status=$?
+# The operators' set-ups that reload and re-create modules (conf-commit on a
+# primary, catalog members coming and going, IXFR): the module's load and
+# unload paths and mxtrap_pin() instrumented. (The live test's load is left
+# to the normal build: ASan's slowdown is not what it compares.)
+timeout 600 meson test -C "$build_dir" --print-errorlogs --num-processes 1 \
+	--logbase testlog-ops examples replication catalog || status=$?
 
-summary=$build_dir/meson-logs/testlog.txt
-passed=$(grep -c '^result: *exit status 0$' "$summary" || true)
-total=$(grep -c '^result: ' "$summary" || true)
+summaries=("$build_dir/meson-logs/testlog.txt" "$build_dir/meson-logs/testlog-ops.txt")
+passed=$(cat "${summaries[@]}" | grep -c '^result: *exit status 0$' || true)
+total=$(cat "${summaries[@]}" | grep -c '^result: ' || true)
 
 reports=()
 while IFS= read -r -d '' f; do
