@@ -150,32 +150,6 @@ write_conf() {
 	} >"$dir/knot.conf"
 }
 
-# knotc through the socket: with -c it would parse the N-zone configuration.
-ctl() {
-	local dir=$1
-	shift
-	knotc -s "$dir/knot.sock" -t 10 "$@"
-}
-
-#! Stops knotd (knotc stop, bounded wait, then SIGTERM/SIGKILL); fails if not clean.
-stop_knotd() {
-	local dir=$1 pid=$2 i rc=0
-	ctl "$dir" stop >/dev/null 2>&1 || true
-	for i in $(seq 1200); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		echo "scale.sh: knotd $pid did not stop within 120 s" >&2
-		bench_kill "$pid"
-		bench_forget_pid "$pid"
-		return 1
-	fi
-	wait "$pid" || rc=$?
-	bench_forget_pid "$pid"
-	[ "$rc" -eq 0 ] || { echo "scale.sh: knotd exited with status $rc" >&2; return 1; }
-}
-
 fail() { # dir message...
 	local dir=$1
 	shift
@@ -284,7 +258,7 @@ run_one() {
 	local trapped=-
 	if [ "$variant" = mod-mxtrap ]; then
 		local stats
-		stats=$(ctl "$dir" zone-stats -- mod-mxtrap 2>&1) ||
+		stats=$(bench_knotc "$dir" zone-stats -- mod-mxtrap 2>&1) ||
 			fail "$dir" "$variant: knotc zone-stats failed: $(head -n 3 <<<"$stats")"
 		trapped=$(awk '/\] mod-mxtrap\.trapped = [1-9]/ { n++ } END { print n + 0 }' <<<"$stats")
 		[ "$trapped" -eq "$N" ] ||
@@ -308,7 +282,7 @@ run_one() {
 			awk '{ printf "\n                %s", $0 }')
 	fi
 
-	stop_knotd "$dir" "$pid" || exit 1
+	bench_stop_knotd "$dir" "$pid" || exit 1
 	rm -rf "$dir"   # N-zone timers database, no longer needed
 }
 
