@@ -62,23 +62,17 @@
 # Environment: DNSSEC_KEEP=1 keeps the temporary directory (logs, configs).
 set -euo pipefail
 
-build_dir=${1:?usage: $0 BUILD_DIR [KNOTD_PRELOAD]}
-preload=${2:-}
 src_dir=$(cd "$(dirname "$0")" && pwd)
-build_dir=$(cd "$build_dir" && pwd)
-module=$build_dir/module/mxtrap.so
-keepsig=$build_dir/module/mxtrap_keepsig.so
 
-export PATH="$PATH:/usr/sbin:/sbin:/usr/local/sbin"
 BASE=mxtrap.test.
 
 TAP_NAME=dnssec
 # shellcheck source=tests/lib/common.sh
 source "$src_dir/../lib/common.sh"
+test_init "$@"
+keepsig=$build_dir/module/mxtrap_keepsig.so
 
 need_tools knotd knotc keymgr kdig unbound unbound-control unbound-checkconf
-[ -f "$module" ] || bail "$module missing"
-knot_env_init "$preload"
 
 tmp=$(mktemp -d /tmp/mxtrap-dnssec.XXXXXX)
 knotd_a_pid=

@@ -54,6 +54,28 @@ finish_tap() {
 	echo "1..$n"
 	echo "${TAP_NAME:-test}: $passed passed, $failed failed" >&2
 }
+# test_init BUILD_DIR [KNOTD_PRELOAD] (a test script's arguments): sets
+# build_dir (absolute), preload and module (BUILD_DIR/module/mxtrap.so, which
+# must exist), puts the sbin directories on PATH and prepares the Knot
+# programs' environment (knot_env_init).
+test_init() {
+	if [ $# -lt 1 ] || [ ! -d "$1" ]; then
+		echo "usage: $0 BUILD_DIR [KNOTD_PRELOAD]" >&2
+		exit 2
+	fi
+	build_dir=$(cd "$1" && pwd)
+	preload=${2:-}
+	module=$build_dir/module/mxtrap.so
+	export PATH="$PATH:/usr/sbin:/sbin:/usr/local/sbin"
+	[ -f "$module" ] || bail "$module missing"
+	knot_env_init "$preload"
+}
+# knotd_version: knotd's version, X.Y.Z ("knotd (Knot DNS), version 3.2.6";
+# Knot >= 3.4: "knotd, Knot DNS 3.4.6"); empty if none is found.
+knotd_version() { kenv knotd -V 2>&1 | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | head -n 1 || true; }
+# version_at_least VERSION MIN: VERSION >= MIN (sort -V order).
+version_at_least() { [ "$(printf '%s\n' "$2" "$1" | sort -V | head -n 1)" = "$2" ]; }
+
 # need_tools TOOL...: bail out unless every tool is on PATH.
 need_tools() {
 	local tool

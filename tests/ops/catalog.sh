@@ -58,25 +58,18 @@
 # Environment: CATALOG_KEEP=1 or OPS_KEEP=1 keeps the temporary directory.
 set -euo pipefail
 
-build_dir=${1:?usage: $0 BUILD_DIR [KNOTD_PRELOAD]}
-preload=${2:-}
 src_dir=$(cd "$(dirname "$0")" && pwd)
-build_dir=$(cd "$build_dir" && pwd)
-module=$build_dir/module/mxtrap.so
 examples=$(cd "$src_dir/../../conf-examples" && pwd)
-
-export PATH="$PATH:/usr/sbin:/sbin:/usr/local/sbin"
 
 TAP_NAME=catalog
 # shellcheck source=tests/lib/common.sh
 source "$src_dir/../lib/common.sh"
+test_init "$@"
 
 need_tools knotd knotc kdig
-[ -f "$module" ] || bail "$module missing"
 for f in catalog-primary.conf catalog-secondary.conf; do
 	[ -f "$examples/$f" ] || bail "$examples/$f missing"
 done
-knot_env_init "$preload"
 
 CATALOG=catalog.example.
 INITIAL=(customer-one.example. customer-two.example.)
@@ -223,11 +216,9 @@ secondary_ready() {
 }
 
 # Knot before 3.2.10 loses the shared modules on conf-commit (see the header).
-# ("knotd (Knot DNS), version 3.2.6"; Knot >= 3.4: "knotd, Knot DNS 3.4.6")
-knot_version=$(kenv knotd -V 2>&1 | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | head -n 1 || true)
+knot_version=$(knotd_version)
 commit_loses_modules=0
-[ "$(printf '%s\n' 3.2.10 "${knot_version:-0}" | sort -V | head -n 1)" = 3.2.10 ] ||
-	commit_loses_modules=1
+version_at_least "${knot_version:-0}" 3.2.10 || commit_loses_modules=1
 # txn ARGS...: knotc conf-begin, the conf-set/unset commands (one per
 # argument, words split), conf-commit; conf-abort on failure.
 txn() {

@@ -19,20 +19,14 @@
 # fails if an example is covered by neither.
 set -euo pipefail
 
-build_dir=${1:?usage: $0 BUILD_DIR [KNOTD_PRELOAD]}
-preload=${2:-}
 src_dir=$(cd "$(dirname "$0")" && pwd)
-build_dir=$(cd "$build_dir" && pwd)
 examples_dir=$(cd "$src_dir/../../conf-examples" && pwd)
-module=$build_dir/module/mxtrap.so
-export PATH="$PATH:/usr/sbin:/sbin:/usr/local/sbin"
 
 TAP_NAME=examples
 # shellcheck source=tests/lib/common.sh
 source "$src_dir/../lib/common.sh"
+test_init "$@"
 need_tools knotd knotc kdig
-[ -f "$module" ] || bail "$module missing"
-knot_env_init "$preload"
 
 test_tmp_init
 knotd_pid=

@@ -50,13 +50,8 @@
 # (default 5000) set the load.
 set -euo pipefail
 
-build_dir=${1:?usage: $0 BUILD_DIR [KNOTD_PRELOAD]}
-preload=${2:-}
 src_dir=$(cd "$(dirname "$0")" && pwd)
-build_dir=$(cd "$build_dir" && pwd)
-module=$build_dir/module/mxtrap.so
 
-export PATH="$PATH:/usr/sbin:/sbin:/usr/local/sbin"
 Z=live.test.
 LOAD_SECONDS=${LIVE_SECONDS:-20}
 LOAD_QPS=${LIVE_QPS:-5000}
@@ -68,10 +63,9 @@ fi
 TAP_NAME=live
 # shellcheck source=tests/lib/common.sh
 source "$src_dir/../lib/common.sh"
+test_init "$@"
 
 need_tools knotd knotc kdig knsupdate dnsperf
-[ -f "$module" ] || bail "$module missing"
-knot_env_init "$preload"
 
 test_tmp_init
 m_pid=

@@ -48,32 +48,23 @@
 # Environment: REPLICATION_KEEP=1 or OPS_KEEP=1 keeps the temporary directory.
 set -euo pipefail
 
-build_dir=${1:?usage: $0 BUILD_DIR [KNOTD_PRELOAD]}
-preload=${2:-}
 src_dir=$(cd "$(dirname "$0")" && pwd)
-build_dir=$(cd "$build_dir" && pwd)
-module=$build_dir/module/mxtrap.so
 examples=$(cd "$src_dir/../../conf-examples" && pwd)
 
-export PATH="$PATH:/usr/sbin:/sbin:/usr/local/sbin"
 ZONE=example.com.
 
 TAP_NAME=replication
 # shellcheck source=tests/lib/common.sh
 source "$src_dir/../lib/common.sh"
+test_init "$@"
 
 need_tools knotd knotc kdig
-[ -f "$module" ] || bail "$module missing"
 for f in primary.conf secondary.conf "${ZONE%.}.zone"; do
 	[ -f "$examples/$f" ] || bail "conf-examples/$f missing"
 done
-knot_env_init "$preload"
 
-# knotd's version ("knotd (Knot DNS), version 3.2.6"; Knot >= 3.4: "knotd,
-# Knot DNS 3.4.6").
-knot_version=$(kenv knotd -V 2>&1 | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | head -n 1 || true)
+knot_version=$(knotd_version)
 [ -n "$knot_version" ] || bail "no version in 'knotd -V': $(kenv knotd -V 2>&1 | head -n 1)"
-version_at_least() { [ "$(printf '%s\n' "$2" "$1" | sort -V | head -n 1)" = "$2" ]; }
 # The TTL of a record removed with knotc zone-unset (which takes no TTL) in
 # the primary's changeset, hence in its IXFR answers: the record's own, but 0
 # in Knot 3.3.8 to 3.5.5 (Knot's commit 14a7ba8ab, 'zone.default-ttl', left
