@@ -438,18 +438,10 @@ static bool zone_sig_keys(const knot_pkt_t *pkt, uint16_t mx_index, sig_key_t *k
                           size_t *count, uint8_t *labels)
 {
 	*count = 0;
-	bool mx_set_seen = false;
+	uint16_t mx_set = 0; /* The RRSIG RRset over MX (0: none yet). */
 	for (uint16_t i = mx_index + 1; i < pkt->rrset_count; i++) {
 		const knot_rdataset_t *rrs = &pkt->rr[i].rrs;
 		const knot_rdata_t *rdata = rrs->rdata;
-		/* knotd writes one RRSIG RRset per covered RRset: the signer's
-		 * RRSIGs take the place of exactly one. */
-		if (rrsig_covers_mx(&pkt->rr[i])) {
-			if (mx_set_seen) {
-				return false;
-			}
-			mx_set_seen = true;
-		}
 		for (uint16_t j = 0; j < rrs->count; j++, rdata = knot_rdataset_next((knot_rdata_t *)rdata)) {
 			if (rdata->len < RRSIG_FIXED_LEN) {
 				return false;
@@ -457,6 +449,12 @@ static bool zone_sig_keys(const knot_pkt_t *pkt, uint16_t mx_index, sig_key_t *k
 			if (knot_rrsig_type_covered(rdata) != KNOT_RRTYPE_MX) {
 				continue;
 			}
+			/* knotd writes one RRSIG RRset per covered RRset: the
+			 * signer's RRSIGs take the place of exactly one. */
+			if (mx_set != 0 && mx_set != i) {
+				return false;
+			}
+			mx_set = i;
 			if (*count == MAX_SIGS || (*count > 0 && knot_rrsig_labels(rdata) != *labels)) {
 				return false;
 			}
