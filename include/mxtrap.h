@@ -50,10 +50,13 @@ typedef enum {
 	MXTRAP_UNCHANGED_SIGNED,      /*!< An RRSIG covers the MX RRset, no signer given. */
 	MXTRAP_UNCHANGED_UNEXPECTED,  /*!< Malformed records or an unexpected packet layout. */
 	/* Reasons below only with a signer (trapping of signed answers on). */
-	MXTRAP_UNCHANGED_NO_KEYS,     /*!< Signing unavailable (set by the glue). */
-	MXTRAP_UNCHANGED_KEY_MISMATCH,/*!< Our keys differ from those of the zone's RRSIG. */
-	MXTRAP_UNCHANGED_EXPIRING,    /*!< Our signatures are too close to expiry. */
-	MXTRAP_UNCHANGED_SIGN_FAILED, /*!< Signing failed. */
+	MXTRAP_UNCHANGED_KEY_MISSING, /*!< A key of the zone's RRSIG(MX) is not in the
+	                                   DNSKEY set or has no file in the key store. */
+	MXTRAP_UNCHANGED_KEY_UNREADABLE,   /*!< Its key file cannot be read or holds
+	                                        another key. */
+	MXTRAP_UNCHANGED_KEYSTORE_UNSUPPORTED, /*!< The key store keeps no key files (PKCS#11). */
+	MXTRAP_UNCHANGED_ALG_UNSUPPORTED,  /*!< libdnssec cannot sign with the algorithm. */
+	MXTRAP_UNCHANGED_SIGN_FAILED, /*!< Signing failed (libdnssec error, no memory). */
 } mxtrap_result_t;
 
 /*! First reason for an unchanged answer in mxtrap_result_t. */
@@ -128,12 +131,26 @@ typedef enum {
 	MXTRAP_SIG_FRESH,     /*!< Signed for this answer. */
 } mxtrap_sig_source_t;
 
+/*! A key as an RRSIG names it. */
+typedef struct {
+	uint8_t alg;
+	uint16_t tag;
+} mxtrap_key_tag_t;
+
+/*! At most this many signatures over one RRset (keys, algorithms). */
+#define MXTRAP_MAX_SIGS	8
+
 /*!
- * Signing function: appends RRSIGs over \a covered to \a rrsigs (owner,
- * class and TTL already set), one per signing key, RDATA from \a mm.
+ * Signing function: appends to \a rrsigs (owner, class and TTL set) one RRSIG
+ * over \a covered per key of \a keys, valid from \a now, RDATA from \a mm.
+ * \a query is what the caller of mxtrap_apply_dnssec() passed through.
+ *
+ * \return MXTRAP_TRAPPED, or the reason (MXTRAP_UNCHANGED_KEY_MISSING ...
+ *         MXTRAP_UNCHANGED_SIGN_FAILED) the RRset cannot be signed.
  */
-typedef int (*mxtrap_sign_f)(void *ctx, knot_rrset_t *rrsigs, const knot_rrset_t *covered,
-                             knot_mm_t *mm);
+typedef mxtrap_result_t (*mxtrap_sign_f)(void *ctx, void *query, const mxtrap_key_tag_t *keys,
+                                         size_t count, const knot_rrset_t *covered,
+                                         uint32_t now, knot_rrset_t *rrsigs, knot_mm_t *mm);
 
 /*! Clock in seconds since the epoch (tests set their own). */
 typedef uint32_t (*mxtrap_clock_f)(void);
@@ -146,7 +163,8 @@ typedef struct mxtrap_signer mxtrap_signer_t;
  *
  * \param sign         Signing function; called under a lock, never concurrently.
  * \param sign_ctx     Its context.
- * \param margin       Seconds a signature must stay valid beyond the RRset's TTL.
+ * \param margin       Seconds a signature must stay valid beyond the RRset's TTL
+ *                     to be served from the cache (else it is made again).
  * \param cache_slots  Cache size (power of two): one cached RRset per slot.
  * \param clock        Clock, NULL for time(2).
  *
@@ -158,42 +176,43 @@ mxtrap_signer_t *mxtrap_signer_new(mxtrap_sign_f sign, void *sign_ctx, uint32_t 
 /*! \brief Frees a signer and its cache (NULL is fine). */
 void mxtrap_signer_free(mxtrap_signer_t *signer);
 
-/*! \brief The signer's validity margin in seconds. */
-uint32_t mxtrap_signer_margin(const mxtrap_signer_t *signer);
-
-/*! \brief The signer's clock. */
-uint32_t mxtrap_signer_now(const mxtrap_signer_t *signer);
-
 /*!
- * \brief RRSIGs over an RRset, from the cache or signed now.
+ * \brief Valid RRSIGs over an RRset by exactly the given keys, from the cache
+ *        or signed now.
  *
  * \param signer   Signer.
  * \param covered  RRset to sign (owner is the wildcard for wildcard answers).
+ * \param keys     The keys, as the zone's own RRSIGs over the RRset name them.
+ * \param count    Their number (1 to MXTRAP_MAX_SIGS).
+ * \param query    Passed to the signing function.
  * \param sigs     Output RRSIG RDATA, allocated from \a mm.
  * \param mm       Memory context (the packet's).
- * \param cached   Output: the signatures came from the cache.
+ * \param source   Output: cache or fresh.
  *
- * \return KNOT_EOK, KNOT_ENOENT if no key signed, or the signing error.
+ * \return MXTRAP_TRAPPED with \a sigs set, or the reason there are none.
  */
-int mxtrap_signer_get(mxtrap_signer_t *signer, const knot_rrset_t *covered,
-                      knot_rdataset_t *sigs, knot_mm_t *mm, bool *cached);
+mxtrap_result_t mxtrap_signer_get(mxtrap_signer_t *signer, const knot_rrset_t *covered,
+                                  const mxtrap_key_tag_t *keys, size_t count, void *query,
+                                  knot_rdataset_t *sigs, knot_mm_t *mm,
+                                  mxtrap_sig_source_t *source);
 
 /*!
  * \brief mxtrap_apply() that also traps signed answers.
  *
  * With a signer, an answer whose MX RRset is followed by RRSIG(MX) gets the
- * merged RRset and the signer's RRSIGs over it in place of the zone's, but
- * only if the signatures come from exactly the keys that made the zone's
- * RRSIG(MX) in this answer and stay valid for the signer's margin plus the
- * RRset's TTL. The rest of ANSWER is written again after the MX RRset.
+ * merged RRset and the signer's RRSIGs over it in place of the zone's, made
+ * with exactly the keys that made the zone's RRSIG(MX) in this answer. The
+ * rest of ANSWER is written again after the MX RRset.
  *
  * \param conf       Configuration.
  * \param pkt        Response packet.
  * \param signer     Signer, NULL to leave signed answers alone.
+ * \param query      Passed to the signing function (knotd: the query data).
  * \param source     Output: where the signatures of a trapped answer came from
  *                   (not NULL).
  *
  * \return As mxtrap_apply().
  */
 mxtrap_result_t mxtrap_apply_dnssec(const mxtrap_conf_t *conf, knot_pkt_t *pkt,
-                                    mxtrap_signer_t *signer, mxtrap_sig_source_t *source);
+                                    mxtrap_signer_t *signer, void *query,
+                                    mxtrap_sig_source_t *source);

@@ -26,9 +26,10 @@ static const char *const REASON_NAMES[MXTRAP_UNCHANGED_COUNT] = {
 	[MXTRAP_UNCHANGED_MAX_PREF - MXTRAP_UNCHANGED_FIRST]      = "max-preference",
 	[MXTRAP_UNCHANGED_SIGNED - MXTRAP_UNCHANGED_FIRST]        = "signed",
 	[MXTRAP_UNCHANGED_UNEXPECTED - MXTRAP_UNCHANGED_FIRST]    = "unexpected",
-	[MXTRAP_UNCHANGED_NO_KEYS - MXTRAP_UNCHANGED_FIRST]       = "no-keys",
-	[MXTRAP_UNCHANGED_KEY_MISMATCH - MXTRAP_UNCHANGED_FIRST]  = "key-mismatch",
-	[MXTRAP_UNCHANGED_EXPIRING - MXTRAP_UNCHANGED_FIRST]      = "expiring",
+	[MXTRAP_UNCHANGED_KEY_MISSING - MXTRAP_UNCHANGED_FIRST]   = "key-missing",
+	[MXTRAP_UNCHANGED_KEY_UNREADABLE - MXTRAP_UNCHANGED_FIRST] = "key-unreadable",
+	[MXTRAP_UNCHANGED_KEYSTORE_UNSUPPORTED - MXTRAP_UNCHANGED_FIRST] = "keystore-unsupported",
+	[MXTRAP_UNCHANGED_ALG_UNSUPPORTED - MXTRAP_UNCHANGED_FIRST] = "algorithm-unsupported",
 	[MXTRAP_UNCHANGED_SIGN_FAILED - MXTRAP_UNCHANGED_FIRST]   = "sign-failed",
 };
 
@@ -422,19 +423,11 @@ static mxtrap_result_t apply_trap(const mxtrap_conf_t *conf, knot_pkt_t *pkt,
 
 /*! At most this many RRSIG RRsets after MX (CNAME/DNAME chain, MX). */
 #define MAX_RRSIG_SETS	16
-/*! At most this many signatures over one RRset (keys, algorithms). */
-#define MAX_SIGS	8
-
-typedef struct {
-	uint8_t alg;
-	uint16_t tag;
-} sig_key_t;
-
 /*!
  * Collects the (algorithm, key tag) of the zone's signatures over MX and the
  * labels they declare; false if they are malformed or disagree on labels.
  */
-static bool zone_sig_keys(const knot_pkt_t *pkt, uint16_t mx_index, sig_key_t *keys,
+static bool zone_sig_keys(const knot_pkt_t *pkt, uint16_t mx_index, mxtrap_key_tag_t *keys,
                           size_t *count, uint8_t *labels)
 {
 	*count = 0;
@@ -455,59 +448,14 @@ static bool zone_sig_keys(const knot_pkt_t *pkt, uint16_t mx_index, sig_key_t *k
 				return false;
 			}
 			mx_set = i;
-			if (*count == MAX_SIGS || (*count > 0 && knot_rrsig_labels(rdata) != *labels)) {
+			if (*count == MXTRAP_MAX_SIGS || (*count > 0 && knot_rrsig_labels(rdata) != *labels)) {
 				return false;
 			}
 			*labels = knot_rrsig_labels(rdata);
-			keys[(*count)++] = (sig_key_t){ knot_rrsig_alg(rdata), knot_rrsig_key_tag(rdata) };
+			keys[(*count)++] = (mxtrap_key_tag_t){ knot_rrsig_alg(rdata), knot_rrsig_key_tag(rdata) };
 		}
 	}
 	return *count > 0;
-}
-
-static bool has_key(const sig_key_t *keys, size_t count, sig_key_t key)
-{
-	for (size_t i = 0; i < count; i++) {
-		if (keys[i].alg == key.alg && keys[i].tag == key.tag) {
-			return true;
-		}
-	}
-	return false;
-}
-
-/*!
- * Checks the signer's RRSIGs against the zone's: the same keys, and valid from
- * now until the margin plus the TTL. Anything else would risk a bogus answer.
- */
-static mxtrap_result_t check_sigs(const knot_rdataset_t *sigs, const sig_key_t *zone_keys,
-                                  size_t zone_count, uint32_t now, uint32_t margin,
-                                  uint32_t ttl)
-{
-	if (sigs->count != zone_count) {
-		return MXTRAP_UNCHANGED_KEY_MISMATCH;
-	}
-	sig_key_t ours[MAX_SIGS];
-	const knot_rdata_t *rdata = sigs->rdata;
-	for (uint16_t i = 0; i < sigs->count; i++, rdata = knot_rdataset_next((knot_rdata_t *)rdata)) {
-		if (rdata->len < RRSIG_FIXED_LEN) {
-			return MXTRAP_UNCHANGED_SIGN_FAILED;
-		}
-		ours[i] = (sig_key_t){ knot_rrsig_alg(rdata), knot_rrsig_key_tag(rdata) };
-		if (!has_key(zone_keys, zone_count, ours[i])) {
-			return MXTRAP_UNCHANGED_KEY_MISMATCH;
-		}
-		int64_t valid_since = (int32_t)(now - knot_rrsig_sig_inception(rdata));
-		int64_t valid_for = (int32_t)(knot_rrsig_sig_expiration(rdata) - now);
-		if (valid_since < 0 || valid_for < (int64_t)margin + ttl) {
-			return MXTRAP_UNCHANGED_EXPIRING;
-		}
-	}
-	for (size_t i = 0; i < zone_count; i++) {
-		if (!has_key(ours, sigs->count, zone_keys[i])) {
-			return MXTRAP_UNCHANGED_KEY_MISMATCH;
-		}
-	}
-	return MXTRAP_TRAPPED;
 }
 
 /*!
@@ -541,11 +489,12 @@ static const knot_dname_t *signed_owner(const knot_dname_t *owner, uint8_t label
 __attribute__((noinline))
 static mxtrap_result_t apply_signed(const mxtrap_conf_t *conf, knot_pkt_t *pkt,
                                     uint16_t mx_index, uint16_t low, uint16_t high,
-                                    mxtrap_signer_t *signer, mxtrap_sig_source_t *source)
+                                    mxtrap_signer_t *signer, void *query,
+                                    mxtrap_sig_source_t *source)
 {
 	knot_rrset_t *mx = &pkt->rr[mx_index];
 	uint16_t rrsig_sets = pkt->rrset_count - mx_index - 1;
-	sig_key_t zone_keys[MAX_SIGS];
+	mxtrap_key_tag_t zone_keys[MXTRAP_MAX_SIGS];
 	size_t zone_count;
 	uint8_t labels = 0;
 	if (rrsig_sets > MAX_RRSIG_SETS ||
@@ -563,7 +512,7 @@ static mxtrap_result_t apply_signed(const mxtrap_conf_t *conf, knot_pkt_t *pkt,
 #ifdef MXTRAP_TEST_KEEP_ZONE_RRSIG
 	/* Negative control for the tests: the zone's signature over the merged set. */
 	(void)signer;
-	(void)check_sigs;
+	(void)query;
 	(void)signed_owner;
 	*source = MXTRAP_SIG_FRESH;
 #else
@@ -572,19 +521,12 @@ static mxtrap_result_t apply_signed(const mxtrap_conf_t *conf, knot_pkt_t *pkt,
 	knot_rrset_t covered = *mx;
 	covered.owner = (knot_dname_t *)signed_owner(mx->owner, labels, wildcard);
 	covered.rrs = merged.rrs;
-	bool cached = false;
-	if (mxtrap_signer_get(signer, &covered, &sigs, &pkt->mm, &cached) != KNOT_EOK) {
-		mm_put(&pkt->mm, merged.rrs.rdata);
-		return MXTRAP_UNCHANGED_SIGN_FAILED;
-	}
-	result = check_sigs(&sigs, zone_keys, zone_count, mxtrap_signer_now(signer),
-	                    mxtrap_signer_margin(signer), mx->ttl);
+	result = mxtrap_signer_get(signer, &covered, zone_keys, zone_count, query, &sigs,
+	                           &pkt->mm, source);
 	if (result != MXTRAP_TRAPPED) {
-		knot_rdataset_clear(&sigs, &pkt->mm);
 		mm_put(&pkt->mm, merged.rrs.rdata);
 		return result;
 	}
-	*source = cached ? MXTRAP_SIG_CACHE : MXTRAP_SIG_FRESH;
 #endif
 
 	/* Keep what was written from the MX RRset on, then write it again. */
@@ -660,7 +602,8 @@ static mxtrap_result_t apply_signed(const mxtrap_conf_t *conf, knot_pkt_t *pkt,
 }
 
 mxtrap_result_t mxtrap_apply_dnssec(const mxtrap_conf_t *conf, knot_pkt_t *pkt,
-                                    mxtrap_signer_t *signer, mxtrap_sig_source_t *source)
+                                    mxtrap_signer_t *signer, void *query,
+                                    mxtrap_sig_source_t *source)
 {
 	assert(conf && pkt && source);
 
@@ -701,11 +644,11 @@ mxtrap_result_t mxtrap_apply_dnssec(const mxtrap_conf_t *conf, knot_pkt_t *pkt,
 	if (found == MXTRAP_TRAPPED) {
 		return apply_trap(conf, pkt, mx_index, low, high);
 	}
-	return apply_signed(conf, pkt, mx_index, low, high, signer, source);
+	return apply_signed(conf, pkt, mx_index, low, high, signer, query, source);
 }
 
 mxtrap_result_t mxtrap_apply(const mxtrap_conf_t *conf, knot_pkt_t *pkt)
 {
 	mxtrap_sig_source_t source;
-	return mxtrap_apply_dnssec(conf, pkt, NULL, &source);
+	return mxtrap_apply_dnssec(conf, pkt, NULL, NULL, &source);
 }

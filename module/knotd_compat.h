@@ -37,6 +37,19 @@
  *    for what the glue calls (the in-hook and its arguments are unchanged).
  *  - 3.5: the module API is that of 3.4 (ABI 600, same header).
  *
+ * What the glue reads of knotd's own configuration to find the zone's keys
+ * (the module signs with libdnssec itself: knotd_mod_dnssec_*() gives a
+ * module its keys and clock once, at load):
+ *  - keystore "backend" values (pem 1, pkcs11 2), "config" default "keys"
+ *    relative to database "kasp-db" (default "keys", relative to "storage"):
+ *    the same in 3.2 to 3.5.
+ *  - policy "keystore" is one reference up to 3.4, a list from 3.5: the glue
+ *    reads it as knotd_conf() returns it (single value or multi), so the
+ *    same code serves both.
+ *  - libdnssec is libdnssec.so.9 in 3.2-3.4 and .so.10 in 3.5 with the same
+ *    API for what is used (keystore, key, keytag, sign); pkg-config
+ *    libdnssec picks the one of the Knot built against.
+ *
  * Not keyed on the version on purpose: mxtrap_pin() (RTLD_NODELETE against
  * the conf-commit crash of knotd < 3.2.10) depends on the running knotd, and
  * ABI 400 does not tell 3.2.6 from 3.2.10; it is harmless on fixed versions.

@@ -18,10 +18,11 @@
 #define _GNU_SOURCE
 #include <assert.h>
 #include <dlfcn.h>
-#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "keystore.h"
 #include "knotd_compat.h"
 #include "mxtrap.h"
 
@@ -38,6 +39,17 @@
 #define C_RRSIG_LIFETIME	"\x0e""rrsig-lifetime"
 #define C_RRSIG_REFRESH		"\x0d""rrsig-refresh"
 #define C_PROPAG_DELAY		"\x11""propagation-delay"
+#define C_KEYSTORE		"\x08""keystore"
+#define C_BACKEND		"\x07""backend"
+#define C_CONFIG		"\x06""config"
+#define C_DB			"\x08""database"
+#define C_STORAGE		"\x07""storage"
+#define C_KASP_DB		"\x07""kasp-db"
+
+/*! knotd's keystore backend values (KEYSTORE_BACKEND_PEM, same in 3.2 to 3.5). */
+#define KEYSTORE_BACKEND_PEM	1
+/*! knotd's default key store: PEM files in "keys" under the KASP database. */
+#define DEFAULT_KEYSTORE_CONFIG	"keys"
 
 /*! Knot's built-in policy values used when the zone names no policy. */
 #define DEFAULT_RRSIG_LIFETIME	(14 * 24 * 3600)
@@ -58,8 +70,9 @@ enum {
 typedef struct {
 	mxtrap_conf_t conf;
 	bool dnssec;                 /*!< Signed answers are to be trapped. */
-	mxtrap_signer_t *signer;     /*!< NULL if signing is unavailable. */
-	atomic_bool told[MXTRAP_UNCHANGED_COUNT]; /*!< Logged once per reason. */
+	mxtrap_keystore_t *keystore; /*!< The zone's keys (with dnssec). */
+	mxtrap_signer_t *signer;     /*!< Signature cache over the key store (with dnssec). */
+	bool told[MXTRAP_UNCHANGED_COUNT]; /*!< Logged once per reason (under the signing lock). */
 } mxtrap_ctx_t;
 
 static int check_exchange(knotd_conf_check_args_t *args)
@@ -92,29 +105,6 @@ static char *signatures_to_str(uint32_t idx, uint32_t count)
 	return strdup(idx == 0 ? "cache" : "fresh");
 }
 
-/*! Tells the operator once per zone (and load) why signed answers lack the trap. */
-__attribute__((noinline))
-static void tell_once(knotd_mod_t *mod, mxtrap_ctx_t *ctx, mxtrap_result_t reason)
-{
-	static const char *const why[] = {
-		[MXTRAP_UNCHANGED_NO_KEYS - MXTRAP_UNCHANGED_FIRST] =
-			"no DNSSEC signing keys were usable when the module loaded",
-		[MXTRAP_UNCHANGED_KEY_MISMATCH - MXTRAP_UNCHANGED_FIRST] =
-			"the zone is signed with other keys than the module loaded (key rollover)",
-		[MXTRAP_UNCHANGED_EXPIRING - MXTRAP_UNCHANGED_FIRST] =
-			"the module's signatures are close to expiry",
-		[MXTRAP_UNCHANGED_SIGN_FAILED - MXTRAP_UNCHANGED_FIRST] =
-			"signing failed",
-	};
-	size_t idx = reason - MXTRAP_UNCHANGED_FIRST;
-	if (idx >= sizeof(why) / sizeof(why[0]) || why[idx] == NULL ||
-	    atomic_exchange(&ctx->told[idx], true)) {
-		return;
-	}
-	knotd_mod_log(mod, LOG_NOTICE, "signed MX answers go out without the trap, %s; "
-	              "'knotc reload' loads current keys and signs again", why[idx]);
-}
-
 /*! The MX part of the hook: kept out of line so the common path stays frameless. */
 __attribute__((noinline))
 static knotd_in_state_t mxtrap_answer_mx(knotd_in_state_t state, knot_pkt_t *pkt,
@@ -124,7 +114,7 @@ static knotd_in_state_t mxtrap_answer_mx(knotd_in_state_t state, knot_pkt_t *pkt
 
 	mxtrap_ctx_t *ctx = knotd_mod_ctx(mod);
 	mxtrap_sig_source_t source;
-	mxtrap_result_t result = mxtrap_apply_dnssec(&ctx->conf, pkt, ctx->signer, &source);
+	mxtrap_result_t result = mxtrap_apply_dnssec(&ctx->conf, pkt, ctx->signer, qdata, &source);
 	unsigned thread = qdata->params->thread_id;
 	switch (result) {
 	case MXTRAP_NOT_MX:
@@ -139,16 +129,6 @@ static knotd_in_state_t mxtrap_answer_mx(knotd_in_state_t state, knot_pkt_t *pkt
 	case MXTRAP_TRUNCATED:
 		knotd_mod_stats_incr(mod, thread, CTR_TRUNCATED, 0, 1);
 		return KNOTD_IN_STATE_TRUNC;
-	case MXTRAP_UNCHANGED_SIGNED:
-		if (ctx->dnssec) {
-			result = MXTRAP_UNCHANGED_NO_KEYS;
-		}
-		// FALLTHROUGH
-	case MXTRAP_UNCHANGED_KEY_MISMATCH:
-	case MXTRAP_UNCHANGED_EXPIRING:
-	case MXTRAP_UNCHANGED_SIGN_FAILED:
-		tell_once(mod, ctx, result);
-		// FALLTHROUGH
 	default:
 		knotd_mod_stats_incr(mod, thread, CTR_UNCHANGED,
 		                     result - MXTRAP_UNCHANGED_FIRST, 1);
@@ -171,34 +151,164 @@ static knotd_in_state_t mxtrap_answer(knotd_in_state_t state, knot_pkt_t *pkt,
 	return mxtrap_answer_mx(state, pkt, qdata, mod);
 }
 
-static int sign_rrset(void *mod, knot_rrset_t *rrsigs, const knot_rrset_t *covered,
-                      knot_mm_t *mm)
+/*! Tells the operator once per zone (and load) why signed answers lack the trap. */
+static void tell_once(knotd_mod_t *mod, mxtrap_ctx_t *ctx, mxtrap_result_t reason)
 {
-	return knotd_mod_dnssec_sign_rrset(mod, rrsigs, covered, mm);
+	size_t idx = reason - MXTRAP_UNCHANGED_FIRST;
+	if (idx >= MXTRAP_UNCHANGED_COUNT || ctx->told[idx]) {
+		return;
+	}
+	ctx->told[idx] = true;
+
+	uint16_t tag;
+	const char *id = mxtrap_keystore_failed_key(ctx->keystore, &tag);
+	const char *why;
+	switch (reason) {
+	case MXTRAP_UNCHANGED_KEY_MISSING:
+		why = *id == '\0' ? "is not in the zone's DNSKEY set" :
+		                    "has no key file in the key store";
+		break;
+	case MXTRAP_UNCHANGED_KEY_UNREADABLE:
+		why = "has a key file that cannot be read or holds another key";
+		break;
+	case MXTRAP_UNCHANGED_KEYSTORE_UNSUPPORTED:
+		why = "is not in a PEM key store (PKCS#11 is not supported)";
+		break;
+	case MXTRAP_UNCHANGED_ALG_UNSUPPORTED:
+		why = "has an algorithm libdnssec cannot sign with";
+		break;
+	default:
+		why = "could not sign";
+		break;
+	}
+	knotd_mod_log(mod, LOG_NOTICE, "signed MX answers go out without the trap: key %u%s%s%s %s; "
+	              "tried again every %u s", tag, *id ? " (ID " : "", id, *id ? ")" : "", why,
+	              MXTRAP_KEY_RETRY);
 }
 
-/*! How long before expiry a signature must be left alone: the policy's rrsig-refresh. */
-static uint32_t refresh_margin(knotd_mod_t *mod)
+/*! Signs with the zone's keys of this moment: those named by its RRSIG(MX), found in its DNSKEY set. */
+static mxtrap_result_t sign_rrset(void *mod, void *qdata, const mxtrap_key_tag_t *keys,
+                                  size_t count, const knot_rrset_t *covered, uint32_t now,
+                                  knot_rrset_t *rrsigs, knot_mm_t *mm)
+{
+	mxtrap_ctx_t *ctx = knotd_mod_ctx(mod);
+	knot_rrset_t dnskey = knotd_qdata_zone_apex_rrset(qdata, KNOT_RRTYPE_DNSKEY);
+	mxtrap_result_t result = mxtrap_keystore_sign(ctx->keystore, &dnskey.rrs, keys, count,
+	                                              covered, now, rrsigs, mm);
+	if (result != MXTRAP_TRAPPED) {
+		tell_once(mod, ctx, result);
+	}
+	return result;
+}
+
+/*! The DNSSEC policy of the module or else of the zone; count 0: Knot's default policy. */
+static knotd_conf_t dnssec_policy(knotd_mod_t *mod)
 {
 	knotd_conf_t policy = knotd_conf_mod(mod, MOD_POLICY);
 	if (policy.count == 0) {
 		policy = knotd_conf_zone(mod, C_DNSSEC_POLICY, knotd_mod_zone(mod));
 	}
-	if (policy.count == 0) {
+	return policy;
+}
+
+/*! How long before expiry a signature is made again: the policy's rrsig-refresh. */
+static uint32_t refresh_margin(knotd_mod_t *mod, knotd_conf_t *policy)
+{
+	if (policy->count == 0) {
 		return DEFAULT_RRSIG_LIFETIME / 10 + DEFAULT_PROPAG_DELAY;
 	}
-	knotd_conf_t refresh = knotd_conf(mod, C_POLICY, C_RRSIG_REFRESH, &policy);
+	knotd_conf_t refresh = knotd_conf(mod, C_POLICY, C_RRSIG_REFRESH, policy);
 	if (refresh.single.integer != YP_NIL) {
 		return refresh.single.integer;
 	}
 	/* Knot's default refresh, less the zone's maximum TTL (the RRset's TTL is added per answer). */
-	knotd_conf_t lifetime = knotd_conf(mod, C_POLICY, C_RRSIG_LIFETIME, &policy);
-	knotd_conf_t delay = knotd_conf(mod, C_POLICY, C_PROPAG_DELAY, &policy);
+	knotd_conf_t lifetime = knotd_conf(mod, C_POLICY, C_RRSIG_LIFETIME, policy);
+	knotd_conf_t delay = knotd_conf(mod, C_POLICY, C_PROPAG_DELAY, policy);
 	return lifetime.single.integer / 10 + delay.single.integer;
 }
 
-/*! Prepares signing; a zone without usable keys is still served, unsigned answers trapped. */
-static void dnssec_load(knotd_mod_t *mod, mxtrap_ctx_t *ctx)
+static uint32_t rrsig_lifetime(knotd_mod_t *mod, knotd_conf_t *policy)
+{
+	if (policy->count == 0) {
+		return DEFAULT_RRSIG_LIFETIME;
+	}
+	return knotd_conf(mod, C_POLICY, C_RRSIG_LIFETIME, policy).single.integer;
+}
+
+/*! \a path made absolute as knotd does: relative to \a base, or to the working directory. */
+static char *abs_path(const char *path, const char *base)
+{
+	char *out = NULL;
+	if (path[0] == '/') {
+		return strdup(path);
+	}
+	char *cwd = base == NULL ? realpath("./", NULL) : NULL;
+	if (base != NULL || cwd != NULL) {
+		if (asprintf(&out, "%s/%s", base != NULL ? base : cwd, path) < 0) {
+			out = NULL;
+		}
+	}
+	free(cwd);
+	return out;
+}
+
+/*!
+ * Creates the zone's key store as knotd resolves it: the policy's key stores
+ * (one in Knot < 3.5, any number from 3.5), PEM directories relative to the
+ * KASP database, which is relative to the database storage.
+ */
+static mxtrap_keystore_t *keystore_load(knotd_mod_t *mod, knotd_conf_t *policy)
+{
+	knotd_conf_t storage = knotd_conf(mod, C_DB, C_STORAGE, NULL);
+	knotd_conf_t kasp = knotd_conf(mod, C_DB, C_KASP_DB, NULL);
+	char *storage_dir = abs_path(storage.single.string, NULL);
+	char *kasp_dir = storage_dir != NULL ? abs_path(kasp.single.string, storage_dir) : NULL;
+	free(storage_dir);
+	if (kasp_dir == NULL) {
+		return NULL;
+	}
+
+	knotd_conf_t stores = { 0 };
+	if (policy->count > 0) {
+		stores = knotd_conf(mod, C_POLICY, C_KEYSTORE, policy);
+	}
+	size_t count = stores.count > 0 ? stores.count : 1;
+	char **dirs = calloc(count, sizeof(*dirs));
+	size_t dir_count = 0;
+	bool pkcs11 = false, failed = (dirs == NULL);
+	for (size_t i = 0; i < count && !failed; i++) {
+		unsigned backend = KEYSTORE_BACKEND_PEM;
+		const char *config = DEFAULT_KEYSTORE_CONFIG;
+		if (stores.count > 0) {
+			knotd_conf_t id = { .count = 1 };
+			id.single = stores.multi != NULL ? stores.multi[i] : stores.single;
+			backend = knotd_conf(mod, C_KEYSTORE, C_BACKEND, &id).single.option;
+			config = knotd_conf(mod, C_KEYSTORE, C_CONFIG, &id).single.string;
+		}
+		if (backend != KEYSTORE_BACKEND_PEM) {
+			pkcs11 = true;
+			continue;
+		}
+		dirs[dir_count] = abs_path(config, kasp_dir);
+		failed = (dirs[dir_count++] == NULL);
+	}
+
+	mxtrap_keystore_t *keystore = NULL;
+	if (!failed) {
+		keystore = mxtrap_keystore_new(knotd_mod_zone(mod), (const char *const *)dirs,
+		                               dir_count, pkcs11, rrsig_lifetime(mod, policy));
+	}
+	for (size_t i = 0; i < dir_count; i++) {
+		free(dirs[i]);
+	}
+	free(dirs);
+	free(kasp_dir);
+	knotd_conf_free(&stores);
+	return keystore;
+}
+
+/*! Prepares signing with the zone's keys, read when first needed. */
+static int dnssec_load(knotd_mod_t *mod, mxtrap_ctx_t *ctx)
 {
 	knotd_conf_t dnssec = knotd_conf_mod(mod, MOD_DNSSEC);
 	if (dnssec.count == 0) {
@@ -206,23 +316,17 @@ static void dnssec_load(knotd_mod_t *mod, mxtrap_ctx_t *ctx)
 	}
 	ctx->dnssec = dnssec.single.boolean;
 	if (!ctx->dnssec) {
-		return;
+		return KNOT_EOK;
 	}
 
-	int ret = knotd_mod_dnssec_init(mod);
-	if (ret == KNOT_EOK) {
-		ret = knotd_mod_dnssec_load_keyset(mod, false);
+	knotd_conf_t policy = dnssec_policy(mod);
+	ctx->keystore = keystore_load(mod, &policy);
+	if (ctx->keystore == NULL) {
+		return KNOT_ENOMEM;
 	}
-	if (ret != KNOT_EOK) {
-		knotd_mod_log(mod, LOG_NOTICE, "DNSSEC keys not available (%s), signed MX answers "
-		              "go out without the trap until 'knotc reload'", knot_strerror(ret));
-		atomic_store(&ctx->told[MXTRAP_UNCHANGED_NO_KEYS - MXTRAP_UNCHANGED_FIRST], true);
-		return;
-	}
-	ctx->signer = mxtrap_signer_new(sign_rrset, mod, refresh_margin(mod), SIG_CACHE_SLOTS, NULL);
-	if (ctx->signer == NULL) {
-		knotd_mod_log(mod, LOG_ERR, "failed to allocate the signature cache");
-	}
+	ctx->signer = mxtrap_signer_new(sign_rrset, mod, refresh_margin(mod, &policy),
+	                                SIG_CACHE_SLOTS, NULL);
+	return ctx->signer != NULL ? KNOT_EOK : KNOT_ENOMEM;
 }
 
 int mxtrap_load(knotd_mod_t *mod)
@@ -258,7 +362,11 @@ int mxtrap_load(knotd_mod_t *mod)
 		return ret;
 	}
 
-	dnssec_load(mod, ctx);
+	ret = dnssec_load(mod, ctx);
+	if (ret != KNOT_EOK) {
+		knotd_mod_log(mod, LOG_ERR, "failed to prepare signing (%s)", knot_strerror(ret));
+		goto fail;
+	}
 
 	/* knotd keeps every counter once per zone and worker thread (about 1 kB
 	 * per zone with 14 counters and 12 workers): zones that do not trap
@@ -278,15 +386,18 @@ int mxtrap_load(knotd_mod_t *mod)
 		ret = knotd_mod_in_hook(mod, KNOTD_STAGE_ANSWER, mxtrap_answer);
 	}
 	if (ret != KNOT_EOK) {
-		mxtrap_signer_free(ctx->signer);
-		mxtrap_conf_deinit(&ctx->conf);
-		free(ctx);
-		return ret;
+		goto fail;
 	}
 
 	knotd_mod_ctx_set(mod, ctx);
 
 	return KNOT_EOK;
+fail:
+	mxtrap_signer_free(ctx->signer);
+	mxtrap_keystore_free(ctx->keystore);
+	mxtrap_conf_deinit(&ctx->conf);
+	free(ctx);
+	return ret;
 }
 
 void mxtrap_unload(knotd_mod_t *mod)
@@ -296,6 +407,7 @@ void mxtrap_unload(knotd_mod_t *mod)
 		return;
 	}
 	mxtrap_signer_free(ctx->signer);
+	mxtrap_keystore_free(ctx->keystore);
 	mxtrap_conf_deinit(&ctx->conf);
 	free(ctx);
 }

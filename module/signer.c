@@ -8,9 +8,12 @@
 
 /*
  * Signature cache in front of a signing function that is not safe to call
- * concurrently (knotd's per-module DNSSEC context). Direct-mapped: one entry
- * per slot, a slot lock held only to compare and copy, never while signing,
- * so a cache hit never waits for a signature being made.
+ * concurrently (it loads keys into a shared key store). Direct-mapped: one
+ * entry per slot, a slot lock held only to compare and copy, never while
+ * signing, so a cache hit never waits for a signature being made. An entry
+ * is keyed by the RRset and the keys that sign it, and is served only while
+ * its signatures stay valid for the margin plus the RRset's TTL: a key
+ * rollover or an ageing signature makes a new one, with no one's help.
  */
 
 #include <pthread.h>
@@ -23,6 +26,8 @@
 
 typedef struct {
 	uint64_t hash;
+	uint32_t valid_from;   /* Latest inception of the signatures. */
+	uint32_t valid_until;  /* Earliest expiration. */
 	uint32_t key_len;
 	uint32_t sig_size;
 	uint16_t sig_count;
@@ -80,15 +85,6 @@ void mxtrap_signer_free(mxtrap_signer_t *signer)
 	free(signer);
 }
 
-uint32_t mxtrap_signer_margin(const mxtrap_signer_t *signer)
-{
-	return signer->margin;
-}
-
-uint32_t mxtrap_signer_now(const mxtrap_signer_t *signer)
-{
-	return signer->clock != NULL ? signer->clock() : (uint32_t)time(NULL);
-}
 
 /* FNV-1a: short keys, no adversary controls which RRsets exist in a zone. */
 static uint64_t key_hash(const uint8_t *data, size_t len)
@@ -100,11 +96,12 @@ static uint64_t key_hash(const uint8_t *data, size_t len)
 	return hash;
 }
 
-/*! The cache key: everything the signature covers. */
-static uint8_t *make_key(const knot_rrset_t *covered, knot_mm_t *mm, size_t *len)
+/*! The cache key: everything the signatures cover, and the keys that make them. */
+static uint8_t *make_key(const knot_rrset_t *covered, const mxtrap_key_tag_t *keys,
+                         size_t count, knot_mm_t *mm, size_t *len)
 {
 	size_t owner_size = knot_dname_size(covered->owner);
-	*len = owner_size + sizeof(uint16_t) + sizeof(uint32_t) + covered->rrs.size;
+	*len = owner_size + sizeof(uint16_t) + sizeof(uint32_t) + count * 3 + covered->rrs.size;
 	uint8_t *key = mm_get(mm, *len);
 	if (key == NULL) {
 		return NULL;
@@ -116,18 +113,30 @@ static uint8_t *make_key(const knot_rrset_t *covered, knot_mm_t *mm, size_t *len
 	pos += sizeof(uint16_t);
 	knot_wire_write_u32(pos, covered->ttl);
 	pos += sizeof(uint32_t);
+	for (size_t i = 0; i < count; i++) {
+		*pos++ = keys[i].alg;
+		knot_wire_write_u16(pos, keys[i].tag);
+		pos += sizeof(uint16_t);
+	}
 	memcpy(pos, covered->rrs.rdata, covered->rrs.size);
 	return key;
 }
 
+/*! The signatures are valid now and for \a needed seconds more. */
+static bool valid_for(uint32_t valid_from, uint32_t valid_until, uint32_t now, int64_t needed)
+{
+	return (int32_t)(now - valid_from) >= 0 && (int32_t)(valid_until - now) >= needed;
+}
+
 /*! Copies a cached entry's signatures into the packet's memory, under the slot lock. */
 static bool lookup(slot_t *slot, uint64_t hash, const uint8_t *key, size_t key_len,
-                   knot_rdataset_t *sigs, knot_mm_t *mm)
+                   uint32_t now, int64_t needed, knot_rdataset_t *sigs, knot_mm_t *mm)
 {
 	bool found = false;
 	pthread_mutex_lock(&slot->lock);
 	const entry_t *entry = slot->entry;
 	if (entry != NULL && entry->hash == hash && entry->key_len == key_len &&
+	    valid_for(entry->valid_from, entry->valid_until, now, needed) &&
 	    memcmp(entry->data, key, key_len) == 0) {
 		knot_rdata_t *copy = mm_get(mm, entry->sig_size);
 		if (copy != NULL) {
@@ -142,62 +151,86 @@ static bool lookup(slot_t *slot, uint64_t hash, const uint8_t *key, size_t key_l
 	return found;
 }
 
-int mxtrap_signer_get(mxtrap_signer_t *signer, const knot_rrset_t *covered,
-                      knot_rdataset_t *sigs, knot_mm_t *mm, bool *cached)
+/*! The validity every signature of \a sigs shares. */
+static void validity(const knot_rdataset_t *sigs, uint32_t *from, uint32_t *until)
+{
+	const knot_rdata_t *rdata = sigs->rdata;
+	*from = knot_rrsig_sig_inception(rdata);
+	*until = knot_rrsig_sig_expiration(rdata);
+	for (uint16_t i = 1; i < sigs->count; i++) {
+		rdata = knot_rdataset_next((knot_rdata_t *)rdata);
+		uint32_t inception = knot_rrsig_sig_inception(rdata);
+		uint32_t expiration = knot_rrsig_sig_expiration(rdata);
+		*from = (int32_t)(inception - *from) > 0 ? inception : *from;
+		*until = (int32_t)(expiration - *until) < 0 ? expiration : *until;
+	}
+}
+
+/*! Stores signatures in a slot, replacing what it held. */
+static void store(slot_t *slot, uint64_t hash, const uint8_t *key, size_t key_len,
+                  const knot_rdataset_t *sigs)
+{
+	entry_t *entry = malloc(sizeof(*entry) + key_len + sigs->size);
+	if (entry == NULL) {
+		return; /* Served, just not cached. */
+	}
+	entry->hash = hash;
+	validity(sigs, &entry->valid_from, &entry->valid_until);
+	entry->key_len = key_len;
+	entry->sig_size = sigs->size;
+	entry->sig_count = sigs->count;
+	memcpy(entry->data, key, key_len);
+	memcpy(entry->data + key_len, sigs->rdata, sigs->size);
+	pthread_mutex_lock(&slot->lock);
+	entry_t *old = slot->entry;
+	slot->entry = entry;
+	pthread_mutex_unlock(&slot->lock);
+	free(old);
+}
+
+mxtrap_result_t mxtrap_signer_get(mxtrap_signer_t *signer, const knot_rrset_t *covered,
+                                  const mxtrap_key_tag_t *keys, size_t count, void *query,
+                                  knot_rdataset_t *sigs, knot_mm_t *mm,
+                                  mxtrap_sig_source_t *source)
 {
 	size_t key_len;
-	uint8_t *key = make_key(covered, mm, &key_len);
+	uint8_t *key = make_key(covered, keys, count, mm, &key_len);
 	if (key == NULL) {
-		return KNOT_ENOMEM;
+		return MXTRAP_UNCHANGED_SIGN_FAILED;
 	}
 	uint64_t hash = key_hash(key, key_len);
 	slot_t *slot = &signer->slots[hash & signer->slot_mask];
+	uint32_t now = signer->clock != NULL ? signer->clock() : (uint32_t)time(NULL);
+	int64_t needed = (int64_t)signer->margin + covered->ttl;
 
-	*cached = true;
-	if (lookup(slot, hash, key, key_len, sigs, mm)) {
-		mm_put(mm, key);
-		return KNOT_EOK;
+	*source = MXTRAP_SIG_CACHE;
+	mxtrap_result_t result = MXTRAP_TRAPPED;
+	if (lookup(slot, hash, key, key_len, now, needed, sigs, mm)) {
+		goto done;
 	}
 
-	/* One signature at a time: the signing context is not thread-safe. */
+	/* One signature at a time: the signing function is not thread-safe. */
 	pthread_mutex_lock(&signer->sign_lock);
-	if (lookup(slot, hash, key, key_len, sigs, mm)) {
-		pthread_mutex_unlock(&signer->sign_lock);
-		mm_put(mm, key);
-		return KNOT_EOK;
-	}
-	knot_rrset_t rrsigs;
-	knot_rrset_init(&rrsigs, covered->owner, KNOT_RRTYPE_RRSIG, covered->rclass,
-	                covered->ttl);
-	int ret = signer->sign(signer->sign_ctx, &rrsigs, covered, mm);
-	if (ret == KNOT_EOK && rrsigs.rrs.count == 0) {
-		ret = KNOT_ENOENT;
-	}
-	if (ret != KNOT_EOK) {
-		pthread_mutex_unlock(&signer->sign_lock);
-		knot_rdataset_clear(&rrsigs.rrs, mm);
-		mm_put(mm, key);
-		return ret;
-	}
-
-	entry_t *entry = malloc(sizeof(*entry) + key_len + rrsigs.rrs.size);
-	if (entry != NULL) {
-		entry->hash = hash;
-		entry->key_len = key_len;
-		entry->sig_size = rrsigs.rrs.size;
-		entry->sig_count = rrsigs.rrs.count;
-		memcpy(entry->data, key, key_len);
-		memcpy(entry->data + key_len, rrsigs.rrs.rdata, rrsigs.rrs.size);
-		pthread_mutex_lock(&slot->lock);
-		entry_t *old = slot->entry;
-		slot->entry = entry;
-		pthread_mutex_unlock(&slot->lock);
-		free(old);
+	if (!lookup(slot, hash, key, key_len, now, needed, sigs, mm)) {
+		knot_rrset_t rrsigs;
+		knot_rrset_init(&rrsigs, covered->owner, KNOT_RRTYPE_RRSIG, covered->rclass,
+		                covered->ttl);
+		result = signer->sign(signer->sign_ctx, query, keys, count, covered, now,
+		                      &rrsigs, mm);
+		if (result == MXTRAP_TRAPPED && rrsigs.rrs.count != count) {
+			result = MXTRAP_UNCHANGED_SIGN_FAILED;
+		}
+		if (result == MXTRAP_TRAPPED) {
+			store(slot, hash, key, key_len, &rrsigs.rrs);
+			*sigs = rrsigs.rrs;
+			*source = MXTRAP_SIG_FRESH;
+		} else {
+			knot_rdataset_clear(&rrsigs.rrs, mm);
+			*source = MXTRAP_SIG_NONE;
+		}
 	}
 	pthread_mutex_unlock(&signer->sign_lock);
-
+done:
 	mm_put(mm, key);
-	*sigs = rrsigs.rrs;
-	*cached = false;
-	return KNOT_EOK;
+	return result;
 }

@@ -84,22 +84,33 @@
  *     u8   S     bit 0: signed mode: mxtrap_apply_dnssec() with the stand-in
  *                       signer (cache of 2 slots), called twice on two copies
  *                       of the packet built alike (the second call is served
- *                       from the cache when the first one signed)
+ *                       from the cache when the first one signed and the
+ *                       signatures are still valid for margin + TTL)
  *                bit 1: mxtrap_apply_dnssec() without a signer (NULL)
  *                       (bits 0 or 1: RRSIG RRsets are put as knotd puts
  *                       them: KNOT_PF_ORIGTTL, owner hint as for L hint 0)
- *                bit 2: the stand-in signer fails
- *                bit 3: its last signature is cut to (T & 0x1f) % 18 octets
- *                bits 4-7: its number of keys (0..15)
- *     u8   T     bits 0-4: see S bit 3
+ *                bit 2: the stand-in returns a reason: key-missing,
+ *                       key-unreadable, keystore-unsupported,
+ *                       algorithm-unsupported, sign-failed: (T & 7) % 5
+ *                bit 3: the stand-in returns "trapped" with one signature
+ *                       fewer than keys, with T bit 3 one more
+ *                bits 4-7: number of keys of the input (0..15)
+ *     u8   T     bits 0-2: see S bit 2; bit 3: see S bit 3
  *                bits 5-7: number of the allocation that fails (L bit 7)
  *     u8   U     bit 0: RRSIG RRsets without KNOT_PF_ORIGTTL
  *                bit 1: the allocation (L bit 7) fails in the second call
+ *                bit 2: the clock advances by A before the second call
+ *                bit 3: a key rollover before the second call: every RRSIG
+ *                       record over MX gets the key tag + 1
  *     u32  now        the signer's clock
  *     u32  margin     the signer's margin
- *     u32  E          its signatures expire at now + E (serial arithmetic)
+ *     u32  E          the stand-in's signatures expire at now + E (serial
+ *                     arithmetic), now: the clock when it signs
  *     u32  I          their inception is now - I
- *     keys x { u8 algorithm, u16 key tag }   the stand-in writes one RRSIG
+ *     [u32 A]         (U bit 2) the clock's advance
+ *     keys x { u8 algorithm, u16 key tag }   keys the harness's RRSIG
+ *                records may name (H bit 2). The stand-in signs with the
+ *                keys it is given (those of the zone's RRSIG(MX)), one RRSIG
  *                per key: 18 fixed octets, signer name example.com., 8
  *                octets "stand-i" and the key's index (a key tag used twice
  *                gives two signatures)
@@ -113,8 +124,9 @@
  *       [u32 TTL]
  *       records x {
  *         u8 H   bits 0-1: covered type: MX, CNAME, A, u16 from the input
- *                bit 2: algorithm and key tag of the signer's key number
- *                       (u8 % keys), else u8 algorithm and u16 key tag
+ *                bit 2: algorithm and key tag of the input's key number
+ *                       (u8 % keys; none: 0 and 0), else u8 algorithm and
+ *                       u16 key tag
  *                bit 3: labels from the input (u8), else the owner's
  *         [u16 type] [u8 key | u8 alg, u16 tag] [u8 labels]
  *       }                            RDATA: 18 fixed octets, signer name
@@ -133,49 +145,51 @@
  * not the root, and then holds the names lower-cased, unique and sorted. The
  * outcome of the core is the model's (NOT_MX, a reason to leave the answer
  * alone, or trapped/truncated). Always: size + reserved <= max_size, header
- * counts equal the records of each section's RRsets, a wire that parsed
- * before (and agreed with the RRsets' counts) parses after, the signature source is CACHE or FRESH exactly for a
- * trapped signed answer (CACHE exactly when an earlier call of the input
- * signed the same RRset), else NONE. Unchanged: wire, size, RRsets, hints
- * and the compression state are untouched. Trapped: the MX RRset grew by the
- * model's trap records, each preference above every original one; the old
- * wire is intact but ANCOUNT; re-parsed, the ANSWER holds the old records
- * then the traps. Truncated: the merged RRset could not fit, the MX RRset is
- * gone from RRsets, wire and ANCOUNT, TC is set unless NOTRUNC. And, for
- * every packet built as knotd does (no injection, no rotation), the wire is
- * byte for byte the one libknot writes when the merged RRset (zone records
- * plus traps) is put in one go, trapped or truncated alike.
+ * counts equal the records of each section's RRsets, a wire that parsed before
+ * (and agreed with the RRsets' counts) parses after, the signature source is
+ * CACHE or FRESH exactly for a trapped signed answer (CACHE exactly when an
+ * earlier call of the input signed the same RRset with the same keys and those
+ * signatures are valid at the clock for margin + TTL), else NONE. Unchanged:
+ * wire, size, RRsets, hints and the compression state are untouched. Trapped:
+ * the MX RRset grew by the model's trap records, each preference above every
+ * original one; the old wire is intact but ANCOUNT; re-parsed, the ANSWER
+ * holds the old records then the traps. Truncated: the merged RRset could not
+ * fit, the MX RRset is gone from RRsets, wire and ANCOUNT, TC is set unless
+ * NOTRUNC. And, for every packet built as knotd does (no injection, no
+ * rotation), the wire is byte for byte the one libknot writes when the merged
+ * RRset (zone records plus traps) is put in one go, trapped or truncated
+ * alike.
  *
- * Signed answers (the MX RRset followed by RRSIG RRsets only, one of them
- * over MX): without a signer the outcome is "signed" and the packet is
- * untouched. With the stand-in signer the model decides, in the core's
- * order: the layout and the zone's RRSIG records (each at least 18 octets,
- * at most 8 over MX, one labels value, no more labels than the owner has),
- * then the MX RRset as above, then the signatures: the signer fails or makes
- * none (sign-failed), their number differs from the zone's RRSIG(MX)
- * (key-mismatch), then signature by signature in RDATA order: shorter than
- * 18 octets (sign-failed), a key the zone did not sign with (key-mismatch),
- * not valid from now for margin + TTL (expiring); then a zone key missing
- * (key-mismatch); else trapped. The model builds the signatures it expects
- * with the stand-in over the name RFC 4035 5.3.2 gives (the owner, or "*."
- * and the owner's last labels for a wildcard answer); which of trapped and
- * truncated it does not predict. Trapped: RRsets before the MX RRset, the
- * wire before it (but ANCOUNT) and the other RRSIG RRsets are untouched,
- * the MX RRset grew by the traps, every RRSIG RRset over MX holds exactly
- * the expected signatures; re-parsed, ANSWER holds the old records before
- * the MX RRset, the merged RRset, then the RRSIG records in their order;
- * every RRSIG over MX in ANSWER is one of the stand-in's keys, whose key set
- * equals the zone's RRSIG(MX) key set of the input, is valid at the clock
- * for margin + TTL and declares the zone's labels (when those are valid for
- * the owner). For a packet built as knotd does (hint 0, no injection, no
- * cut, no rotation), a resolver reads the same ANSWER records as from the
- * packet built with the merged RRset and the expected RRSIGs put in one go
- * (not byte for byte: the core restarts name compression at the QNAME).
- * Truncated: what was written before the MX RRset stays, the RRsets that
- * were written again are the merged ones, TC follows the flags of the first
- * RRset that did not fit. Allocation failures give unexpected or sign-failed
- * and an untouched packet (or, when the copy of a cached entry fails, the
- * signer looks it up again: the model's outcome).
+ * Signed answers (the MX RRset followed by RRSIG RRsets only, one of them over
+ * MX): without a signer the outcome is "signed" and the packet is untouched.
+ * With the stand-in signer the model decides, in the core's order: the layout
+ * and the zone's RRSIG records (each at least 18 octets, at most 8 over MX,
+ * one labels value, no more labels than the owner has), then the MX RRset as
+ * above, then the signatures: the ones an earlier call made while they are
+ * valid from the clock for margin + TTL (cache), else the stand-in's answer
+ * (fresh): its reason, sign-failed for a wrong number of signatures, or
+ * trapped. The signing function is given exactly the (algorithm, key tag) of
+ * the zone's RRSIG(MX) records in their order, the query passed to
+ * mxtrap_apply_dnssec() and the clock. The model builds the signatures it
+ * expects with the stand-in over the name RFC 4035 5.3.2 gives (the owner, or
+ * "*." and the owner's last labels for a wildcard answer), at the clock of the
+ * call that made them; which of trapped and truncated it does not predict.
+ * Trapped: RRsets before the MX RRset, the wire before it (but ANCOUNT) and
+ * the other RRSIG RRsets are untouched, the MX RRset grew by the traps, every
+ * RRSIG RRset over MX holds exactly the expected signatures; re-parsed, ANSWER
+ * holds the old records before the MX RRset, the merged RRset, then the RRSIG
+ * records in their order; the RRSIGs over MX in ANSWER are one per key of the
+ * zone's RRSIG(MX), made when expected (and from the cache only while valid at
+ * the clock for margin + TTL), declaring the zone's labels (when those are
+ * valid for the owner). For a packet built as knotd does (hint 0, no
+ * injection, no cut, no rotation), a resolver reads the same ANSWER records as
+ * from the packet built with the merged RRset and the expected RRSIGs put in
+ * one go (not byte for byte: the core restarts name compression at the QNAME).
+ * Truncated: what was written before the MX RRset stays, the RRsets that were
+ * written again are the merged ones, TC follows the flags of the first RRset
+ * that did not fit. Allocation failures give unexpected or sign-failed and an
+ * untouched packet (or, when the copy of a cached entry fails, the signer
+ * looks it up again: the model's outcome).
  *
  * With the heap allocator (F bit 3) every call is audited: the blocks the
  * packet owned before (owner and RDATA of FREE RRsets) and those allocated
@@ -538,7 +552,7 @@ static bool fuzz_conf(input_t *in, mxtrap_conf_t *conf)
 }
 
 /* ------------------------------------------------------------------------ */
-/* The stand-in signer: RRSIG RDATA for keys taken from the input.           */
+/* The stand-in signer: RRSIG RDATA for the keys it is given, or a reason.  */
 
 /*! RRSIG RDATA up to the signer's name. */
 #define RRSIG_FIXED_LEN	18
@@ -547,26 +561,47 @@ static const uint8_t SIGNER_NAME[] = "\x07""example""\x03""com";
 /*! Signature octets: a marker. */
 #define SIG_MARK_LEN	8
 #define RRSIG_LEN	(RRSIG_FIXED_LEN + sizeof(SIGNER_NAME) + SIG_MARK_LEN)
+/*! Keys of the input the harness's RRSIG records can name. */
 #define MAX_KEYS	15
+/*! The core's limit of RRSIG(MX) records (and keys given to the signing function). */
+#define MAX_ZONE_SIGS	8
+_Static_assert(MAX_ZONE_SIGS == MXTRAP_MAX_SIGS, "the contract's limit");
+/*! Reasons the stand-in may return (S bit 2). */
+static const mxtrap_result_t SIGN_REASONS[] = {
+	MXTRAP_UNCHANGED_KEY_MISSING, MXTRAP_UNCHANGED_KEY_UNREADABLE,
+	MXTRAP_UNCHANGED_KEYSTORE_UNSUPPORTED, MXTRAP_UNCHANGED_ALG_UNSUPPORTED,
+	MXTRAP_UNCHANGED_SIGN_FAILED,
+};
 
 typedef struct {
 	uint8_t alg;
 	uint16_t tag;
 } sigkey_t;
 
+/*! What mxtrap_apply_dnssec() passes through to the signing function. */
+static int query_token;
+
 static struct {
-	sigkey_t keys[MAX_KEYS];
+	sigkey_t keys[MAX_KEYS];   /*!< The input's keys (the harness's RRSIG records). */
 	size_t count;
-	uint32_t now;
+	uint32_t now;              /*!< The signer's clock. */
+	uint32_t advance;          /*!< Added to the clock before the second call. */
 	uint32_t margin;
 	uint32_t exp_off;          /*!< Expiration = now + exp_off. */
 	uint32_t inc_off;          /*!< Inception = now - inc_off. */
-	bool fail;
-	bool cut;                  /*!< The last signature is cut to cut_len octets. */
-	uint8_t cut_len;
+	mxtrap_result_t reason;    /*!< Returned instead of signing, unless MXTRAP_TRAPPED. */
+	int extra;                 /*!< Signatures beyond one per key (-1: one fewer). */
 	unsigned calls;            /*!< Calls of fake_sign(). */
-	unsigned made;             /*!< Calls that returned signatures (the signer caches them). */
-	knot_dname_storage_t owner; /*!< Owner of the last RRset signed. */
+	/* The last call's arguments. */
+	knot_dname_storage_t owner; /*!< Owner of the RRset signed. */
+	sigkey_t got_keys[MAX_ZONE_SIGS];
+	size_t got_count;
+	uint32_t got_now;
+	/* The signer's cache as the contract has it: the signatures it keeps. */
+	bool stored;               /*!< The stand-in's signatures of an earlier call. */
+	uint32_t stored_at;        /*!< The clock they were made at. */
+	sigkey_t stored_keys[MAX_ZONE_SIGS]; /*!< The keys they were made with. */
+	size_t stored_count;
 } fake;
 
 static bool key_in(const sigkey_t *keys, size_t count, sigkey_t key)
@@ -600,21 +635,23 @@ static size_t rrsig_rdata(uint8_t *out, uint16_t covered, sigkey_t key, uint8_t 
 	return RRSIG_LEN;
 }
 
-/*! The stand-in's signatures over an RRset of \a type at \a owner. */
+/*!
+ * The stand-in's signatures over an RRset of \a type at \a owner made at
+ * \a now: one per key, and \a extra more (or fewer).
+ */
 static int fake_sigs(knot_rrset_t *rrsigs, const knot_dname_t *owner, uint16_t type,
-                     uint32_t ttl, knot_mm_t *mm)
+                     uint32_t ttl, const sigkey_t *keys, size_t count, uint32_t now,
+                     int extra, knot_mm_t *mm)
 {
 	uint8_t labels = name_sig_labels(owner);
-	for (size_t i = 0; i < fake.count; i++) {
+	size_t made = count + extra;
+	for (size_t i = 0; i < made; i++) {
 		/* Per key: two keys with one key tag make two signatures. */
 		char mark[SIG_MARK_LEN + 1] = "stand-in";
 		mark[SIG_MARK_LEN - 1] = 'a' + i;
 		uint8_t rdata[RRSIG_LEN];
-		size_t len = rrsig_rdata(rdata, type, fake.keys[i], labels, ttl,
-		                         fake.now + fake.exp_off, fake.now - fake.inc_off, mark);
-		if (fake.cut && i + 1 == fake.count) {
-			len = fake.cut_len;
-		}
+		size_t len = rrsig_rdata(rdata, type, keys[i < count ? i : 0], labels, ttl,
+		                         now + fake.exp_off, now - fake.inc_off, mark);
 		int ret = knot_rrset_add_rdata(rrsigs, rdata, len, mm);
 		if (ret != KNOT_EOK) {
 			return ret;
@@ -623,25 +660,39 @@ static int fake_sigs(knot_rrset_t *rrsigs, const knot_dname_t *owner, uint16_t t
 	return KNOT_EOK;
 }
 
-static int fake_sign(void *ctx, knot_rrset_t *rrsigs, const knot_rrset_t *covered,
-                     knot_mm_t *mm)
+static mxtrap_result_t fake_sign(void *ctx, void *query, const mxtrap_key_tag_t *keys,
+                                 size_t count, const knot_rrset_t *covered, uint32_t now,
+                                 knot_rrset_t *rrsigs, knot_mm_t *mm)
 {
-	CHECK(ctx == &fake);
+	CHECK(ctx == &fake && query == &query_token);
+	CHECK(count >= 1 && count <= MAX_ZONE_SIGS);
 	fake.calls++;
 	size_t owner_size = name_wire_size(covered->owner, KNOT_DNAME_MAXLEN);
 	CHECK(owner_size > 0);
 	memcpy(fake.owner, covered->owner, owner_size);
+	for (size_t i = 0; i < count; i++) {
+		fake.got_keys[i] = (sigkey_t){ keys[i].alg, keys[i].tag };
+	}
+	fake.got_count = count;
+	fake.got_now = now;
 	CHECK(rrsigs->type == KNOT_RRTYPE_RRSIG && rrsigs->rclass == covered->rclass &&
 	      rrsigs->ttl == covered->ttl && rrsigs->rrs.count == 0 &&
 	      name_ieq(rrsigs->owner, covered->owner));
-	if (fake.fail) {
-		return KNOT_ERROR;
+	if (fake.reason != MXTRAP_TRAPPED) {
+		return fake.reason;
 	}
-	int ret = fake_sigs(rrsigs, covered->owner, covered->type, covered->ttl, mm);
-	if (ret == KNOT_EOK && rrsigs->rrs.count > 0) {
-		fake.made++;
+	if (fake_sigs(rrsigs, covered->owner, covered->type, covered->ttl, fake.got_keys, count,
+	              now, fake.extra, mm) != KNOT_EOK) {
+		return MXTRAP_UNCHANGED_SIGN_FAILED;
 	}
-	return ret;
+	if (fake.extra == 0) {
+		/* What the signer keeps (it keeps no wrong number of signatures). */
+		fake.stored = true;
+		fake.stored_at = now;
+		memcpy(fake.stored_keys, fake.got_keys, count * sizeof(*fake.got_keys));
+		fake.stored_count = count;
+	}
+	return MXTRAP_TRAPPED;
 }
 
 static uint32_t fake_clock(void)
@@ -649,11 +700,24 @@ static uint32_t fake_clock(void)
 	return fake.now;
 }
 
-/*! The stand-in's signatures are valid from now for the margin plus \a ttl. */
-static bool fake_valid(uint32_t ttl)
+/*!
+ * The kept signatures are by \a keys (in this order) and valid from now for
+ * the margin plus \a ttl (every call of an input signs the same RRset).
+ */
+static bool stored_valid(const sigkey_t *keys, size_t count, uint32_t ttl)
 {
-	return (int32_t)fake.inc_off >= 0 &&
-	       (int64_t)(int32_t)fake.exp_off >= (int64_t)fake.margin + ttl;
+	if (!fake.stored || fake.stored_count != count) {
+		return false;
+	}
+	for (size_t i = 0; i < count; i++) {
+		if (keys[i].alg != fake.stored_keys[i].alg || keys[i].tag != fake.stored_keys[i].tag) {
+			return false;
+		}
+	}
+	uint32_t inception = fake.stored_at - fake.inc_off;
+	uint32_t expiration = fake.stored_at + fake.exp_off;
+	return (int32_t)(fake.now - inception) >= 0 &&
+	       (int64_t)(int32_t)(expiration - fake.now) >= (int64_t)fake.margin + ttl;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1037,9 +1101,8 @@ static void apply_cut(knot_pkt_t *pkt, const built_t *built, const cut_t *cut)
 /* ------------------------------------------------------------------------ */
 /* Model of the behaviour contract.                                          */
 
-/*! The core's limits for signed answers: RRSIG RRsets after MX, RRSIG(MX) records. */
+/*! The core's limit for signed answers: RRSIG RRsets after MX. */
 #define MAX_RRSIG_SETS	16
-#define MAX_ZONE_SIGS	8
 
 typedef struct {
 	mxtrap_result_t result;    /*!< MXTRAP_TRAPPED: trapped or truncated. */
@@ -1055,7 +1118,9 @@ typedef struct {
 	sigkey_t zone_keys[MAX_ZONE_SIGS]; /*!< (algorithm, key tag) of the zone's RRSIG(MX). */
 	size_t zone_count;
 	uint8_t zone_labels;
-	bool sign_reached;         /*!< The signer is asked. */
+	bool sign_reached;         /*!< The signer is asked (or its cache answers). */
+	bool cached;               /*!< The signer's cache answers. */
+	uint32_t signed_at;        /*!< The clock the signatures are made at. */
 	knot_dname_storage_t covered_owner; /*!< Name the signatures are made for. */
 	knot_rdataset_t sigs;      /*!< The stand-in's signatures over the merged RRset (pool). */
 } expect_t;
@@ -1149,50 +1214,30 @@ static void signed_name(const knot_dname_t *owner, uint8_t labels, uint8_t *out)
 	memcpy(out + 2, suffix, name_wire_size(suffix, KNOT_DNAME_MAXLEN));
 }
 
-/*! Whether the stand-in's signatures over the merged RRset may replace the zone's. */
+/*!
+ * The signatures over the merged RRset: the kept ones while they are by the
+ * zone's keys and valid for the margin plus the TTL, else the stand-in's answer for the zone's
+ * keys: a reason, a wrong number of signatures (sign-failed) or one per key.
+ */
 static void model_signatures(const knot_rrset_t *mx, expect_t *e)
 {
 	e->sign_reached = true;
 	signed_name(mx->owner, e->zone_labels, e->covered_owner);
-	if (fake.fail) {
+	e->cached = stored_valid(e->zone_keys, e->zone_count, mx->ttl);
+	if (!e->cached && fake.reason != MXTRAP_TRAPPED) {
+		e->result = fake.reason;
+		return;
+	}
+	if (!e->cached && fake.extra != 0) {
 		e->result = MXTRAP_UNCHANGED_SIGN_FAILED;
 		return;
 	}
+	e->signed_at = e->cached ? fake.stored_at : fake.now;
 	knot_rrset_t sigs;
 	knot_rrset_init(&sigs, e->covered_owner, KNOT_RRTYPE_RRSIG, mx->rclass, mx->ttl);
-	CHECK(fake_sigs(&sigs, e->covered_owner, KNOT_RRTYPE_MX, mx->ttl, &POOL_MM)
-	      == KNOT_EOK);
+	CHECK(fake_sigs(&sigs, e->covered_owner, KNOT_RRTYPE_MX, mx->ttl, e->zone_keys,
+	                e->zone_count, e->signed_at, 0, &POOL_MM) == KNOT_EOK);
 	e->sigs = sigs.rrs;
-	if (e->sigs.count == 0) {
-		e->result = MXTRAP_UNCHANGED_SIGN_FAILED;
-		return;
-	}
-	e->result = MXTRAP_UNCHANGED_KEY_MISMATCH;
-	if (e->sigs.count != e->zone_count) {
-		return;
-	}
-	sigkey_t ours[MAX_ZONE_SIGS];
-	const knot_rdata_t *rd = e->sigs.rdata;
-	for (uint16_t i = 0; i < e->sigs.count; i++) {
-		if (rd->len < RRSIG_FIXED_LEN) {
-			e->result = MXTRAP_UNCHANGED_SIGN_FAILED;
-			return;
-		}
-		ours[i] = rrsig_key(rd);
-		if (!key_in(e->zone_keys, e->zone_count, ours[i])) {
-			return;
-		}
-		if (!fake_valid(mx->ttl)) {
-			e->result = MXTRAP_UNCHANGED_EXPIRING;
-			return;
-		}
-		rd = knot_rdataset_next((knot_rdata_t *)rd);
-	}
-	for (size_t i = 0; i < e->zone_count; i++) {
-		if (!key_in(ours, e->sigs.count, e->zone_keys[i])) {
-			return;
-		}
-	}
 	e->result = MXTRAP_TRAPPED;
 }
 
@@ -1582,19 +1627,37 @@ static bool mx_rdata_ieq(const knot_rdata_t *a, const knot_rdata_t *b)
 	       name_ieq(mx_name(a), mx_name(b));
 }
 
-/*! RRSIG RDATA over MX the core wrote: the stand-in's, for the zone's keys, valid, its labels. */
+/*!
+ * RRSIG RDATA over MX the core wrote: the stand-in's for a zone key, made at
+ * the expected clock, from the cache only while valid for the margin plus
+ * the TTL, the zone's labels.
+ */
 static void check_sig_over_mx(const knot_rdata_t *rd, const expect_t *e, const knot_rrset_t *mx)
 {
 	CHECK(rd->len >= RRSIG_FIXED_LEN);
-	CHECK(key_in(fake.keys, fake.count, rrsig_key(rd)));
+	CHECK(key_in(e->zone_keys, e->zone_count, rrsig_key(rd)));
 	uint32_t expiration = knot_wire_read_u32(rd->data + 8);
 	uint32_t inception = knot_wire_read_u32(rd->data + 12);
-	CHECK((int32_t)(fake.now - inception) >= 0);
-	CHECK((int64_t)(int32_t)(expiration - fake.now) >= (int64_t)fake.margin + mx->ttl);
+	CHECK(inception == e->signed_at - fake.inc_off);
+	CHECK(expiration == e->signed_at + fake.exp_off);
+	if (e->cached) {
+		CHECK((int32_t)(fake.now - inception) >= 0);
+		CHECK((int64_t)(int32_t)(expiration - fake.now) >= (int64_t)fake.margin + mx->ttl);
+	}
 	if (e->zone_labels <= name_sig_labels(mx->owner)) {
 		CHECK(rd->data[3] == name_sig_labels(e->covered_owner));
 		CHECK(rd->data[3] == e->zone_labels);
 	}
+}
+
+/*! How often \a key is among \a keys. */
+static size_t key_count(const sigkey_t *keys, size_t count, sigkey_t key)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < count; i++) {
+		n += keys[i].alg == key.alg && keys[i].tag == key.tag;
+	}
+	return n;
 }
 
 /*! An RRset the core wrote again: the merged MX RRset, the expected RRSIGs, or as it was. */
@@ -1642,26 +1705,26 @@ static void check_signed_trapped(const knot_pkt_t *pkt, const snap_t *s, const e
 	CHECK(memcmp(pkt->wire + KNOT_WIRE_OFFSET_NSCOUNT, s->wire + KNOT_WIRE_OFFSET_NSCOUNT,
 	             mx_pos - KNOT_WIRE_OFFSET_NSCOUNT) == 0);
 
-	/* The stand-in signs with the keys of the zone's RRSIG(MX): the same set. */
-	for (size_t i = 0; i < fake.count; i++) {
-		CHECK(key_in(e->zone_keys, e->zone_count, fake.keys[i]));
-	}
-	for (size_t i = 0; i < e->zone_count; i++) {
-		CHECK(key_in(fake.keys, fake.count, e->zone_keys[i]));
-	}
-	/* Every RRSIG over MX in ANSWER: the stand-in's, valid, the zone's labels. */
+	/* Every RRSIG over MX in ANSWER: the stand-in's, valid, the zone's labels;
+	 * one per key of the zone's RRSIG(MX). */
 	size_t over_mx = 0;
+	sigkey_t sig_keys[MAX_ZONE_SIGS];
 	for (uint16_t i = e->index + 1; i < pkt->rrset_count; i++) {
 		const knot_rdata_t *rd = pkt->rr[i].rrs.rdata;
 		for (uint16_t k = 0; k < pkt->rr[i].rrs.count; k++) {
 			if (rd->len >= 2 && knot_wire_read_u16(rd->data) == KNOT_RRTYPE_MX) {
 				check_sig_over_mx(rd, e, mx);
-				over_mx++;
+				CHECK(over_mx < MAX_ZONE_SIGS);
+				sig_keys[over_mx++] = rrsig_key(rd);
 			}
 			rd = knot_rdataset_next((knot_rdata_t *)rd);
 		}
 	}
-	CHECK(over_mx > 0);
+	CHECK(over_mx == e->zone_count);
+	for (size_t i = 0; i < e->zone_count; i++) {
+		CHECK(key_count(sig_keys, over_mx, e->zone_keys[i]) ==
+		      key_count(e->zone_keys, e->zone_count, e->zone_keys[i]));
+	}
 
 	/* As a resolver reads it (when the packet's RRsets agreed with its wire). */
 	if (s->parsed == NULL || !s->counts_ok) {
@@ -1935,7 +1998,6 @@ static void run_case(const case_t *c)
 		build(plan, &POOL_MM, plan->max_size, override, &twin);
 	}
 
-	unsigned made_before = fake.made;
 	unsigned calls_before = fake.calls;
 	if (plan->mm == &HEAP_MM) {
 		ledger_start(pkt, e.index);
@@ -1944,7 +2006,8 @@ static void run_case(const case_t *c)
 	alloc_failed = false;
 	mxtrap_sig_source_t source = (mxtrap_sig_source_t)0x5a;
 	mxtrap_result_t result = c->dnssec ?
-	                         mxtrap_apply_dnssec(c->conf, pkt, c->signer, &source) :
+	                         mxtrap_apply_dnssec(c->conf, pkt, c->signer, &query_token,
+	                                             &source) :
 	                         mxtrap_apply(c->conf, pkt);
 	bool failed = alloc_failed;
 	alloc_countdown = 0;
@@ -1981,7 +2044,7 @@ static void run_case(const case_t *c)
 	      result < MXTRAP_UNCHANGED_FIRST + MXTRAP_UNCHANGED_UNSIGNED_COUNT);
 
 	/* The outcome the contract asks for. */
-	bool cached = made_before > 0;
+	bool cached = e.cached;
 	if (failed && !(cached && (result == e.result || result == MXTRAP_TRUNCATED))) {
 		/* (A cached copy that cannot be made is looked up again.) */
 		CHECK(e.result == MXTRAP_TRAPPED || e.sign_reached);
@@ -2003,7 +2066,14 @@ static void run_case(const case_t *c)
 		CHECK(calls == (cached ? 0u : 1u));
 	}
 	if (calls > 0) {
+		/* The name expected, exactly the keys of the zone's RRSIG(MX), the clock. */
 		CHECK(name_ieq(fake.owner, e.covered_owner));
+		CHECK(fake.got_count == e.zone_count);
+		for (size_t i = 0; i < e.zone_count; i++) {
+			CHECK(fake.got_keys[i].alg == e.zone_keys[i].alg &&
+			      fake.got_keys[i].tag == e.zone_keys[i].tag);
+		}
+		CHECK(fake.got_now == fake.now);
 	}
 	if (c->dnssec) {
 		if (result == MXTRAP_TRAPPED && e.signed_path) {
@@ -2059,6 +2129,21 @@ static void run_case(const case_t *c)
 	knot_pkt_free(twin.pkt);
 	knot_pkt_free(s.parsed);
 	knot_pkt_free(pkt);
+}
+
+/*! A key rollover: the zone's RRSIG records over MX name the next key tag. */
+static void roll_keys(const plan_t *plan)
+{
+	for (size_t i = 0; i < plan->count; i++) {
+		knot_rrset_t *rr = plan->rrs[i].rr;
+		knot_rdata_t *rd = rr->rrs.rdata;
+		for (uint16_t k = 0; rr->type == KNOT_RRTYPE_RRSIG && k < rr->rrs.count; k++) {
+			if (rd->len >= RRSIG_FIXED_LEN && knot_wire_read_u16(rd->data) == KNOT_RRTYPE_MX) {
+				knot_wire_write_u16(rd->data + 16, knot_wire_read_u16(rd->data + 16) + 1);
+			}
+			rd = knot_rdataset_next(rd);
+		}
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -2127,16 +2212,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&fake, 0, sizeof(fake));
 	bool signed_mode = sig_flags & 0x01;
 	bool dnssec = sig_flags & 0x03;
-	fake.fail = sig_flags & 0x04;
-	fake.cut = sig_flags & 0x08;
+	fake.reason = (sig_flags & 0x04) ?
+	              SIGN_REASONS[(t & 0x07) % (sizeof(SIGN_REASONS) / sizeof(*SIGN_REASONS))] :
+	              MXTRAP_TRAPPED;
+	fake.extra = !(sig_flags & 0x08) ? 0 : (t & 0x08) ? 1 : -1;
 	fake.count = sig_flags >> 4;
-	fake.cut_len = (t & 0x1f) % RRSIG_FIXED_LEN;
 	plan.knotd_rrsigs = dnssec;
 	plan.rrsig_flags = dnssec && !(u & 0x01) ? KNOT_PF_ORIGTTL : 0;
 	fake.now = in_u32(&in);
 	fake.margin = in_u32(&in);
 	fake.exp_off = in_u32(&in);
 	fake.inc_off = in_u32(&in);
+	fake.advance = (u & 0x04) ? in_u32(&in) : 0;
 	for (size_t i = 0; i < fake.count; i++) {
 		fake.keys[i].alg = in_u8(&in);
 		fake.keys[i].tag = in_u16(&in);
@@ -2161,8 +2248,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (signed_mode) {
 		signer = mxtrap_signer_new(fake_sign, &fake, fake.margin, 2, fake_clock);
 		CHECK(signer != NULL);
-		CHECK(mxtrap_signer_margin(signer) == fake.margin);
-		CHECK(mxtrap_signer_now(signer) == fake.now);
 	}
 
 	case_t c = {
@@ -2181,8 +2266,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	run_case(&c);
 	if (signed_mode) {
-		/* A copy of the same packet: the signatures may come from the cache now. */
+		/* A copy of the same packet, maybe later: the signatures may come from the cache. */
 		c.fail_alloc = (u & 0x02) ? fail_alloc : 0;
+		fake.now += fake.advance;
+		if (u & 0x08) {
+			roll_keys(&plan);
+		}
 		run_case(&c);
 	}
 

@@ -34,7 +34,8 @@ enum {
 
 /* Signer section: S flags, harness RRSIG RRsets (G) and records (H). */
 enum {
-	S_SIGNED = 0x01, S_DNSSEC_NULL = 0x02, S_FAIL = 0x04, S_CUT = 0x08,
+	S_SIGNED = 0x01, S_DNSSEC_NULL = 0x02, S_REASON = 0x04, S_WRONG_COUNT = 0x08,
+	T_ONE_MORE = 0x08, U_ADVANCE = 0x04, U_ROLLOVER = 0x08,
 	G_OWNER_MX = 0x00, G_OWNER_QNAME = 0x01, G_TTL = 0x40, G_CUT = 0x80,
 	H_MX = 0x00, H_CNAME = 0x01, H_A = 0x02, H_KEY = 0x04, H_LABELS = 0x08,
 };
@@ -238,21 +239,38 @@ static void seed_rdata(seed_t *s, const void *bytes, size_t len)
 #define NOW	1800000000u
 #define DAY	86400u
 
-/*! Signer section: flags, clock, margin, validity, the keys (algorithm 13). */
-static void seed_signer(seed_t *s, uint8_t flags, uint8_t t, uint32_t margin, uint32_t expire,
-                        const uint16_t *tags, int count)
+/* Reasons of the stand-in signer (S_REASON, T bits 0-2). */
+enum { R_KEY_MISSING, R_KEY_UNREADABLE, R_KEYSTORE_UNSUPPORTED, R_ALG_UNSUPPORTED, R_SIGN_FAILED };
+
+/*!
+ * Signer section: flags, clock, margin, validity, the clock's advance before
+ * the second call (U_ADVANCE), the input's keys.
+ */
+static void seed_signer_keys(seed_t *s, uint8_t flags, uint8_t t, uint8_t u, uint32_t margin,
+                             uint32_t expire, uint32_t advance, const uint8_t *algs,
+                             const uint16_t *tags, int count)
 {
 	put8(&s->b, flags | count << 4);
 	put8(&s->b, t);
-	put8(&s->b, 0);
+	put8(&s->b, u);
 	put32(&s->b, NOW);
 	put32(&s->b, margin);
 	put32(&s->b, expire);
 	put32(&s->b, 5400);  /* inception: 90 minutes ago, as Knot's signing context */
+	if (u & U_ADVANCE) {
+		put32(&s->b, advance);
+	}
 	for (int i = 0; i < count; i++) {
-		put8(&s->b, 13);
+		put8(&s->b, algs != NULL ? algs[i] : 13);
 		put16(&s->b, tags[i]);
 	}
+}
+
+/*! The same with keys of algorithm 13, the clock standing still. */
+static void seed_signer(seed_t *s, uint8_t flags, uint8_t t, uint32_t margin, uint32_t expire,
+                        const uint16_t *tags, int count)
+{
+	seed_signer_keys(s, flags, t, 0, margin, expire, 0, NULL, tags, count);
 }
 
 /*! Harness RRSIG RRsets: their number, then each set's G byte and records. */
@@ -538,7 +556,8 @@ int main(int argc, char *argv[])
 	put8(&s.b, 3);
 	seed_write(&s, "signed-wildcard");
 
-	/* The zone signed with another key than the signer has. */
+	/* The zone's RRSIG(MX) by a key the input does not list: signed with it all
+	 * the same (the keys come from the answer). */
 	apex_msg(&m, APEX_MX);
 	seed_conf(&s, C_BACKUP, 99, 0);
 	seed_pkt(&s, F_MERGE | F_HEAP | F_FREE, 0, 1232, 0, 0, &m);
@@ -548,7 +567,7 @@ int main(int argc, char *argv[])
 	put8(&s.b, H_MX);
 	put8(&s.b, 13);
 	put16(&s.b, 2222);
-	seed_write(&s, "signed-key-mismatch");
+	seed_write(&s, "signed-other-key");
 
 	/* Two keys, listed in another order than the zone's RRSIGs. */
 	static const uint16_t TWO_KEYS[] = { 3333, 1111 };
@@ -562,20 +581,88 @@ int main(int argc, char *argv[])
 	seed_rrsig_key(&s, H_MX, 0);
 	seed_write(&s, "signed-two-keys");
 
-	/* Valid for the margin plus the TTL less one second. */
+	/* Two keys of two algorithms (ECDSA P-256, Ed25519). */
+	static const uint8_t TWO_ALGS[] = { 15, 13 };
+	apex_msg(&m, APEX_MX);
+	seed_conf(&s, C_BACKUP, 99, 0);
+	seed_pkt(&s, F_MERGE | F_HEAP, 0, 1232, 0, 0, &m);
+	seed_signer_keys(&s, S_SIGNED, 0, 0, 3600, 14 * DAY, 0, TWO_ALGS, TWO_KEYS, 2);
+	seed_rrsig_sets(&s, 1);
+	seed_rrsig_set(&s, G_OWNER_MX, 2);
+	seed_rrsig_key(&s, H_MX, 0);
+	seed_rrsig_key(&s, H_MX, 1);
+	seed_write(&s, "signed-two-algorithms");
+
+	/* Valid for the margin plus the TTL less one second: served, never from the cache. */
 	apex_msg(&m, APEX_MX);
 	seed_conf(&s, C_BACKUP, 99, 0);
 	seed_pkt(&s, F_MERGE, 0, 1232, 0, 0, &m);
 	seed_signer(&s, S_SIGNED, 0, 3600, 3600 + 3600 - 1, KEY, 1);
 	seed_rrsig_mx(&s);
-	seed_write(&s, "signed-expiring");
+	seed_write(&s, "signed-short-lived");
 
+	/* The clock moves on until the cached signatures have margin + TTL left
+	 * (served from the cache), or a second less (signed again). */
+	for (int aged = 0; aged < 2; aged++) {
+		apex_msg(&m, APEX_MX);
+		seed_conf(&s, C_BACKUP, 99, 0);
+		seed_pkt(&s, F_MERGE | F_HEAP, 0, 1232, 0, 0, &m);
+		seed_signer_keys(&s, S_SIGNED, 0, U_ADVANCE, 3600, 14 * DAY,
+		                 14 * DAY - 3600 - 3600 + aged, NULL, KEY, 1);
+		seed_rrsig_mx(&s);
+		seed_write(&s, aged ? "signed-aged" : "signed-ageing-cached");
+	}
+
+	/* A key rollover between the two calls, a minute apart: signed again with the
+	 * new key, not served from the cache. */
+	apex_msg(&m, APEX_MX);
+	seed_conf(&s, C_BACKUP, 99, 0);
+	seed_pkt(&s, F_MERGE | F_HEAP, 0, 1232, 0, 0, &m);
+	seed_signer_keys(&s, S_SIGNED, 0, U_ADVANCE | U_ROLLOVER, 3600, 14 * DAY, 60, NULL, KEY, 1);
+	seed_rrsig_mx(&s);
+	seed_write(&s, "signed-rollover");
+
+	/* A margin so large that margin + TTL exceeds 32 bits: never from the cache. */
 	apex_msg(&m, APEX_MX);
 	seed_conf(&s, C_BACKUP, 99, 0);
 	seed_pkt(&s, F_MERGE, 0, 1232, 0, 0, &m);
-	seed_signer(&s, S_SIGNED | S_FAIL, 0, 3600, 14 * DAY, KEY, 1);
+	seed_signer(&s, S_SIGNED, 0, UINT32_MAX - 100, 14 * DAY, KEY, 1);
 	seed_rrsig_mx(&s);
-	seed_write(&s, "signed-sign-fails");
+	seed_write(&s, "signed-huge-margin");
+
+	/* Each reason of the signing function; the last one as the old seed had it. */
+	static const struct {
+		const char *name;
+		uint8_t reason;
+	} REASONS[] = {
+		{ "signed-key-missing", R_KEY_MISSING },
+		{ "signed-key-unreadable", R_KEY_UNREADABLE },
+		{ "signed-keystore-unsupported", R_KEYSTORE_UNSUPPORTED },
+		{ "signed-alg-unsupported", R_ALG_UNSUPPORTED },
+		{ "signed-sign-fails", R_SIGN_FAILED },
+	};
+	for (size_t i = 0; i < sizeof(REASONS) / sizeof(*REASONS); i++) {
+		apex_msg(&m, APEX_MX);
+		seed_conf(&s, C_BACKUP, 99, 0);
+		seed_pkt(&s, F_MERGE, 0, 1232, 0, 0, &m);
+		seed_signer(&s, S_SIGNED | S_REASON, REASONS[i].reason, 3600, 14 * DAY, KEY, 1);
+		seed_rrsig_mx(&s);
+		seed_write(&s, REASONS[i].name);
+	}
+
+	/* "Trapped" with a signature too few or too many: sign-failed. */
+	for (int more = 0; more < 2; more++) {
+		apex_msg(&m, APEX_MX);
+		seed_conf(&s, C_BACKUP, 99, 0);
+		seed_pkt(&s, F_MERGE | F_HEAP | F_FREE, 0, 1232, 0, 0, &m);
+		seed_signer(&s, S_SIGNED | S_WRONG_COUNT, more ? T_ONE_MORE : 0, 3600, 14 * DAY,
+		            TWO_KEYS, 2);
+		seed_rrsig_sets(&s, 1);
+		seed_rrsig_set(&s, G_OWNER_MX, 2);
+		seed_rrsig_key(&s, H_MX, 0);
+		seed_rrsig_key(&s, H_MX, 1);
+		seed_write(&s, more ? "signed-one-signature-more" : "signed-one-signature-fewer");
+	}
 
 	/* The zone's RRSIG(MX) cut to 10 octets in the packet. */
 	apex_msg(&m, APEX_MX);

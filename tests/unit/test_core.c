@@ -21,37 +21,7 @@
 
 #include "mxtrap.h"
 #include "pool.h"
-
-/*! An empty RRset, all of it from the pool. */
-static knot_rrset_t *rrset_new(const char *owner, uint16_t type, uint32_t ttl)
-{
-	knot_dname_t *name = knot_dname_from_str_alloc(owner);
-	ck_assert_ptr_nonnull(name);
-	knot_rrset_t *rr = knot_rrset_new(name, type, KNOT_CLASS_IN, ttl, &pool);
-	free(name);
-	ck_assert_ptr_nonnull(rr);
-	return rr;
-}
-
-/*! Builds an MX RRset from "PREF NAME PREF NAME ..." (names absolute). */
-static knot_rrset_t *mx_rrset(const char *owner, const char *records)
-{
-	knot_rrset_t *rr = rrset_new(owner, KNOT_RRTYPE_MX, 3600);
-
-	char *copy = strdup(records), *save = NULL;
-	for (char *pref = strtok_r(copy, " ", &save); pref != NULL;
-	     pref = strtok_r(NULL, " ", &save)) {
-		char *name = strtok_r(NULL, " ", &save);
-		ck_assert_ptr_nonnull(name);
-		uint8_t rdata[2 + KNOT_DNAME_MAXLEN];
-		knot_wire_write_u16(rdata, atoi(pref));
-		ck_assert_ptr_nonnull(knot_dname_from_str(rdata + 2, name, KNOT_DNAME_MAXLEN));
-		uint16_t len = 2 + knot_dname_size(rdata + 2);
-		ck_assert_int_eq(knot_rrset_add_rdata(rr, rdata, len, &pool), KNOT_EOK);
-	}
-	free(copy);
-	return rr;
-}
+#include "records.h"
 
 /*! How a test packet is laid out before the module runs. */
 typedef struct {
@@ -499,13 +469,16 @@ START_TEST(reason_names)
 	ck_assert_str_eq(mxtrap_reason_name(MXTRAP_UNCHANGED_TRAP_PRESENT), "trap-present");
 	ck_assert_str_eq(mxtrap_reason_name(MXTRAP_UNCHANGED_MAX_PREF), "max-preference");
 	ck_assert_str_eq(mxtrap_reason_name(MXTRAP_UNCHANGED_SIGNED), "signed");
-	ck_assert_str_eq(mxtrap_reason_name(MXTRAP_UNCHANGED_NO_KEYS), "no-keys");
-	ck_assert_str_eq(mxtrap_reason_name(MXTRAP_UNCHANGED_KEY_MISMATCH), "key-mismatch");
-	ck_assert_str_eq(mxtrap_reason_name(MXTRAP_UNCHANGED_EXPIRING), "expiring");
+	ck_assert_str_eq(mxtrap_reason_name(MXTRAP_UNCHANGED_KEY_MISSING), "key-missing");
+	ck_assert_str_eq(mxtrap_reason_name(MXTRAP_UNCHANGED_KEY_UNREADABLE), "key-unreadable");
+	ck_assert_str_eq(mxtrap_reason_name(MXTRAP_UNCHANGED_KEYSTORE_UNSUPPORTED),
+	                 "keystore-unsupported");
+	ck_assert_str_eq(mxtrap_reason_name(MXTRAP_UNCHANGED_ALG_UNSUPPORTED),
+	                 "algorithm-unsupported");
 	ck_assert_str_eq(mxtrap_reason_name(MXTRAP_UNCHANGED_SIGN_FAILED), "sign-failed");
 	ck_assert_str_eq(mxtrap_reason_name(MXTRAP_UNCHANGED_UNEXPECTED), "unexpected");
 	ck_assert_str_eq(mxtrap_reason_name(MXTRAP_TRAPPED), "unknown");
-	ck_assert_int_eq(MXTRAP_UNCHANGED_COUNT, 10);
+	ck_assert_int_eq(MXTRAP_UNCHANGED_COUNT, 11);
 	ck_assert_int_eq(MXTRAP_UNCHANGED_UNSIGNED_COUNT, 6);
 }
 END_TEST

@@ -7,11 +7,13 @@
  */
 
 /*
- * Unit tests of the signed path with a stand-in signer that writes RRSIG
- * RDATA for configured (algorithm, key tag) pairs. Whether real signatures
- * validate is checked by tests/dnssec with unbound; here: which answers are
- * rewritten, in which order, with which keys, labels, TTLs and times, and
- * that everything else leaves the packet as it was.
+ * Unit tests of the signed path with a stand-in signing function that writes
+ * RRSIG RDATA for the keys it is given (or returns the reason it is told to).
+ * Whether real signatures validate is checked by test_keystore (libdnssec)
+ * and tests/dnssec (unbound); here: which answers are rewritten, in which
+ * order, with which keys, labels, TTLs and times, when the cache serves and
+ * when the signing function is asked again, and that everything else leaves
+ * the packet as it was.
  */
 
 #include <check.h>
@@ -20,87 +22,101 @@
 
 #include "mxtrap.h"
 #include "pool.h"
+#include "records.h"
 
 #define NOW		1800000000u
 #define MARGIN		3600u
+#define TTL		3600u
+#define LIFETIME	(14 * 86400u)
+#define INCEPTION_AGO	5400u
 #define ALG		13
+#define ALG2		15
+
+/*! What the caller of mxtrap_apply_dnssec() passes through to the signing function. */
+static int query_token;
 
 static struct {
-	uint16_t tags[4];
-	size_t count;
-	uint32_t valid_for;
+	uint32_t now;                 /* The signer's clock. */
+	uint32_t valid_for;           /* Signatures expire at now + valid_for. */
+	mxtrap_result_t result;       /* Returned instead of signing, unless TRAPPED. */
+	int extra;                    /* Signatures made beyond one per key (-1: one fewer). */
 	int calls;
-	int fail;
+	/* The last call's arguments. */
+	void *query;
+	mxtrap_key_tag_t keys[MXTRAP_MAX_SIGS];
+	size_t count;
+	uint32_t sign_now;
+	uint16_t type;
 	knot_dname_storage_t owner;   /* Owner the last signature was made for. */
 } fake;
 
 static uint32_t fake_clock(void)
 {
-	return NOW;
+	return fake.now;
 }
 
 static void put_rrsig(knot_rrset_t *rrsigs, const knot_dname_t *owner, uint16_t covered_type,
-                      uint32_t ttl, uint16_t tag, uint32_t expiration, knot_mm_t *mm)
+                      uint32_t ttl, mxtrap_key_tag_t key, uint32_t inception,
+                      uint32_t expiration, knot_mm_t *mm)
 {
 	uint8_t rdata[18 + 13 + 4] = { 0 };
 	knot_wire_write_u16(rdata, covered_type);
-	rdata[2] = ALG;
+	rdata[2] = key.alg;
 	rdata[3] = knot_dname_labels(owner, NULL) - (knot_dname_is_wildcard(owner) ? 1 : 0);
 	knot_wire_write_u32(rdata + 4, ttl);
 	knot_wire_write_u32(rdata + 8, expiration);
-	knot_wire_write_u32(rdata + 12, NOW - 5400);
-	knot_wire_write_u16(rdata + 16, tag);
+	knot_wire_write_u32(rdata + 12, inception);
+	knot_wire_write_u16(rdata + 16, key.tag);
 	memcpy(rdata + 18, "\x07""example""\x03""com", 13);
 	memcpy(rdata + 31, "SIG!", 4);
 	ck_assert_int_eq(knot_rrset_add_rdata(rrsigs, rdata, sizeof(rdata), mm), KNOT_EOK);
 }
 
-static int fake_sign(void *ctx, knot_rrset_t *rrsigs, const knot_rrset_t *covered, knot_mm_t *mm)
+static mxtrap_result_t fake_sign(void *ctx, void *query, const mxtrap_key_tag_t *keys,
+                                 size_t count, const knot_rrset_t *covered, uint32_t now,
+                                 knot_rrset_t *rrsigs, knot_mm_t *mm)
 {
-	(void)ctx;
+	ck_assert_ptr_eq(ctx, &fake);
+	ck_assert_uint_ge(count, 1);
+	ck_assert_uint_le(count, MXTRAP_MAX_SIGS);
+	ck_assert_uint_eq(rrsigs->rrs.count, 0);
+	ck_assert_uint_eq(rrsigs->type, KNOT_RRTYPE_RRSIG);
+	ck_assert_uint_eq(rrsigs->ttl, covered->ttl);
+	ck_assert(knot_dname_is_equal(rrsigs->owner, covered->owner));
 	fake.calls++;
-	if (fake.fail) {
-		return KNOT_ERROR;
-	}
+	fake.query = query;
+	memcpy(fake.keys, keys, count * sizeof(*keys));
+	fake.count = count;
+	fake.sign_now = now;
+	fake.type = covered->type;
 	knot_dname_copy_lower(fake.owner, covered->owner);
-	for (size_t i = 0; i < fake.count; i++) {
-		put_rrsig(rrsigs, covered->owner, covered->type, covered->ttl, fake.tags[i],
-		          NOW + fake.valid_for, mm);
+	if (fake.result != MXTRAP_TRAPPED) {
+		return fake.result;
 	}
-	return KNOT_EOK;
-}
-
-static knot_rrset_t *rrset(const char *owner, uint16_t type, uint32_t ttl)
-{
-	knot_dname_t *name = knot_dname_from_str_alloc(owner);
-	knot_rrset_t *rr = knot_rrset_new(name, type, KNOT_CLASS_IN, ttl, NULL);
-	free(name);
-	ck_assert_ptr_nonnull(rr);
-	return rr;
-}
-
-static void add_mx(knot_rrset_t *rr, uint16_t pref, const char *name)
-{
-	uint8_t rdata[2 + KNOT_DNAME_MAXLEN];
-	knot_wire_write_u16(rdata, pref);
-	knot_dname_from_str(rdata + 2, name, KNOT_DNAME_MAXLEN);
-	ck_assert_int_eq(knot_rrset_add_rdata(rr, rdata, 2 + knot_dname_size(rdata + 2), NULL),
-	                 KNOT_EOK);
+	size_t made = count + fake.extra;
+	for (size_t i = 0; i < made; i++) {
+		/* The extra one: another signature by the last key. */
+		mxtrap_key_tag_t key = keys[i < count ? i : count - 1];
+		put_rrsig(rrsigs, covered->owner, covered->type, covered->ttl, key,
+		          now - INCEPTION_AGO - (i >= count), now + fake.valid_for, mm);
+	}
+	return MXTRAP_TRAPPED;
 }
 
 typedef struct {
 	knot_pkt_t *pkt;
-	knot_rrset_t *rrsets[6];
-	size_t count;
+	mxtrap_key_tag_t zone_keys[MXTRAP_MAX_SIGS]; /* Of its RRSIG(MX), in RDATA order. */
+	size_t zone_count;
 } answer_t;
 
 /*!
  * A signed answer as knotd writes it: [CNAME,] MX, [RRSIG(CNAME),] RRSIG(MX)
- * with the zone's keys \a zone_tags, the MX at \a mx_owner (wildcard: the
- * RRSIG declares \a labels labels).
+ * with the zone's keys \a zone_keys, the MX at \a mx_owner (wildcard: the
+ * RRSIG declares \a labels labels). Everything from the pool.
  */
 static void signed_answer(answer_t *a, const char *qname, const char *mx_owner, uint8_t labels,
-                          const uint16_t *zone_tags, size_t zone_count, uint16_t max_size)
+                          const mxtrap_key_tag_t *zone_keys, size_t zone_count,
+                          uint16_t max_size)
 {
 	memset(a, 0, sizeof(*a));
 	a->pkt = knot_pkt_new(NULL, max_size, &pool);
@@ -113,44 +129,42 @@ static void signed_answer(answer_t *a, const char *qname, const char *mx_owner, 
 	bool cname = strcmp(qname, mx_owner) != 0;
 	uint16_t mx_hint = KNOT_COMPR_HINT_QNAME;
 	if (cname) {
-		knot_rrset_t *c = rrset(qname, KNOT_RRTYPE_CNAME, 300);
+		knot_rrset_t *c = rrset_new(qname, KNOT_RRTYPE_CNAME, 300);
 		uint8_t target[KNOT_DNAME_MAXLEN];
 		knot_dname_from_str(target, mx_owner, sizeof(target));
-		ck_assert_int_eq(knot_rrset_add_rdata(c, target, knot_dname_size(target), NULL), KNOT_EOK);
+		ck_assert_int_eq(knot_rrset_add_rdata(c, target, knot_dname_size(target), &pool),
+		                 KNOT_EOK);
 		ck_assert_int_eq(knot_pkt_put(a->pkt, KNOT_COMPR_HINT_QNAME, c, 0), KNOT_EOK);
-		a->rrsets[a->count++] = c;
 		mx_hint = KNOT_COMPR_HINT_NONE;
 	}
-	knot_rrset_t *mx = rrset(mx_owner, KNOT_RRTYPE_MX, 3600);
-	add_mx(mx, 10, "mail1.example.com.");
-	add_mx(mx, 20, "mail2.example.com.");
+	knot_rrset_t *mx = mx_rrset(mx_owner, "10 mail1.example.com. 20 mail2.example.com.");
 	ck_assert_int_eq(knot_pkt_put(a->pkt, mx_hint, mx, 0), KNOT_EOK);
-	a->rrsets[a->count++] = mx;
 	uint16_t mx_owner_at = a->pkt->rr_info[a->pkt->rrset_count - 1].compress_ptr[0];
 
 	if (cname) {
-		knot_rrset_t *sig = rrset(qname, KNOT_RRTYPE_RRSIG, 300);
-		put_rrsig(sig, sig->owner, KNOT_RRTYPE_CNAME, 300, zone_tags[0], NOW + 86400 * 10, NULL);
+		knot_rrset_t *sig = rrset_new(qname, KNOT_RRTYPE_RRSIG, 300);
+		put_rrsig(sig, sig->owner, KNOT_RRTYPE_CNAME, 300, zone_keys[0], NOW - 3600,
+		          NOW + 86400 * 10, &pool);
 		ck_assert_int_eq(knot_pkt_put(a->pkt, KNOT_COMPR_HINT_QNAME, sig, KNOT_PF_ORIGTTL),
 		                 KNOT_EOK);
-		a->rrsets[a->count++] = sig;
 	}
-	knot_rrset_t *sig = rrset(mx_owner, KNOT_RRTYPE_RRSIG, 3600);
+	knot_rrset_t *sig = rrset_new(mx_owner, KNOT_RRTYPE_RRSIG, TTL);
 	for (size_t i = 0; i < zone_count; i++) {
-		put_rrsig(sig, sig->owner, KNOT_RRTYPE_MX, 3600, zone_tags[i], NOW + 86400 * 10, NULL);
+		put_rrsig(sig, sig->owner, KNOT_RRTYPE_MX, TTL, zone_keys[i], NOW - 3600,
+		          NOW + 86400 * 10, &pool);
+	}
+	for (size_t i = 0; i < zone_count; i++) {
 		knot_rdata_t *rd = knot_rdataset_at(&sig->rrs, i);
 		rd->data[3] = labels;
+		a->zone_keys[i] = (mxtrap_key_tag_t){ knot_rrsig_alg(rd), knot_rrsig_key_tag(rd) };
 	}
+	a->zone_count = zone_count;
 	ck_assert_int_eq(knot_pkt_put(a->pkt, mx_owner_at, sig, KNOT_PF_ORIGTTL), KNOT_EOK);
-	a->rrsets[a->count++] = sig;
 }
 
 static void answer_free(answer_t *a)
 {
 	knot_pkt_free(a->pkt);
-	for (size_t i = 0; i < a->count; i++) {
-		knot_rrset_free(a->rrsets[i], NULL);
-	}
 }
 
 static mxtrap_conf_t conf;
@@ -159,11 +173,11 @@ static mxtrap_signer_t *signer;
 static void setup(void)
 {
 	memset(&fake, 0, sizeof(fake));
-	fake.tags[0] = 1111;
-	fake.count = 1;
-	fake.valid_for = 14 * 86400;
+	fake.now = NOW;
+	fake.valid_for = LIFETIME;
+	fake.result = MXTRAP_TRAPPED;
 	ck_assert_int_eq(mxtrap_conf_init(&conf, 99, true, NULL, 0), KNOT_EOK);
-	signer = mxtrap_signer_new(fake_sign, NULL, MARGIN, 4, fake_clock);
+	signer = mxtrap_signer_new(fake_sign, &fake, MARGIN, 4, fake_clock);
 	ck_assert_ptr_nonnull(signer);
 }
 
@@ -182,7 +196,61 @@ static knot_pkt_t *reparse(const knot_pkt_t *pkt)
 	return parsed;
 }
 
-static const uint16_t ZONE_KEY[] = { 1111 };
+static const mxtrap_key_tag_t ZONE_KEY[] = { { ALG, 1111 } };
+
+static mxtrap_result_t apply(answer_t *a, mxtrap_sig_source_t *source)
+{
+	return mxtrap_apply_dnssec(&conf, a->pkt, signer, &query_token, source);
+}
+
+static bool same_key(mxtrap_key_tag_t a, mxtrap_key_tag_t b)
+{
+	return a.alg == b.alg && a.tag == b.tag;
+}
+
+/*! The signing function was last given exactly the keys of the answer's RRSIG(MX), in order. */
+static void assert_sign_keys(const answer_t *a)
+{
+	ck_assert_uint_eq(fake.count, a->zone_count);
+	for (size_t i = 0; i < a->zone_count; i++) {
+		ck_assert(same_key(fake.keys[i], a->zone_keys[i]));
+	}
+	ck_assert_ptr_eq(fake.query, &query_token);
+	ck_assert_uint_eq(fake.type, KNOT_RRTYPE_MX);
+}
+
+/*!
+ * The RRSIG(MX) of a trapped answer, parsed back: one per key of \a keys (as
+ * a set), made at \a signed_at.
+ */
+static void assert_answer_sigs(const knot_pkt_t *pkt, const mxtrap_key_tag_t *keys,
+                               size_t count, uint32_t signed_at)
+{
+	knot_pkt_t *p = reparse(pkt);
+	const knot_pktsection_t *an = knot_pkt_section(p, KNOT_ANSWER);
+	size_t found = 0;
+	bool seen[MXTRAP_MAX_SIGS] = { false };
+	for (uint16_t i = 0; i < an->count; i++) {
+		const knot_rrset_t *rr = knot_pkt_rr(an, i);
+		if (rr->type != KNOT_RRTYPE_RRSIG ||
+		    knot_rrsig_type_covered(rr->rrs.rdata) != KNOT_RRTYPE_MX) {
+			continue;
+		}
+		found++;
+		mxtrap_key_tag_t got = { knot_rrsig_alg(rr->rrs.rdata),
+		                         knot_rrsig_key_tag(rr->rrs.rdata) };
+		size_t k = 0;
+		while (k < count && (seen[k] || !same_key(keys[k], got))) {
+			k++;
+		}
+		ck_assert_msg(k < count, "RRSIG(MX) by key %u/%u not asked for", got.alg, got.tag);
+		seen[k] = true;
+		ck_assert_uint_eq(knot_rrsig_sig_inception(rr->rrs.rdata), signed_at - INCEPTION_AGO);
+		ck_assert_uint_eq(knot_rrsig_sig_expiration(rr->rrs.rdata), signed_at + fake.valid_for);
+	}
+	ck_assert_uint_eq(found, count);
+	knot_pkt_free(p);
+}
 
 START_TEST(trapped_and_cached)
 {
@@ -190,9 +258,10 @@ START_TEST(trapped_and_cached)
 		answer_t a;
 		signed_answer(&a, "example.com.", "example.com.", 2, ZONE_KEY, 1, 65535);
 		mxtrap_sig_source_t source;
-		ck_assert_int_eq(mxtrap_apply_dnssec(&conf, a.pkt, signer, &source), MXTRAP_TRAPPED);
+		ck_assert_int_eq(apply(&a, &source), MXTRAP_TRAPPED);
 		ck_assert_int_eq(source, round == 0 ? MXTRAP_SIG_FRESH : MXTRAP_SIG_CACHE);
 		ck_assert_int_eq(fake.calls, 1);
+		assert_sign_keys(&a);
 
 		knot_pkt_t *p = reparse(a.pkt);
 		const knot_pktsection_t *an = knot_pkt_section(p, KNOT_ANSWER);
@@ -202,10 +271,11 @@ START_TEST(trapped_and_cached)
 		ck_assert_uint_eq(knot_wire_read_u16(knot_pkt_rr(an, 2)->rrs.rdata->data), 99);
 		const knot_rrset_t *sig = knot_pkt_rr(an, 3);
 		ck_assert_uint_eq(sig->type, KNOT_RRTYPE_RRSIG);
-		ck_assert_uint_eq(sig->ttl, 3600);
+		ck_assert_uint_eq(sig->ttl, TTL);
 		ck_assert_uint_eq(knot_rrsig_key_tag(sig->rrs.rdata), 1111);
+		ck_assert_uint_eq(knot_rrsig_alg(sig->rrs.rdata), ALG);
 		ck_assert_uint_eq(knot_rrsig_labels(sig->rrs.rdata), 2);
-		ck_assert_uint_eq(knot_rrsig_sig_expiration(sig->rrs.rdata), NOW + 14 * 86400);
+		ck_assert_uint_eq(knot_rrsig_sig_expiration(sig->rrs.rdata), NOW + LIFETIME);
 		ck_assert(knot_dname_is_equal(fake.owner, (const knot_dname_t *)"\x07""example""\x03""com"));
 		/* The packet's view is the merged RRset. */
 		ck_assert_uint_eq(a.pkt->rr[0].rrs.count, 3);
@@ -219,7 +289,7 @@ START_TEST(cname_order_kept)
 {
 	answer_t a;
 	signed_answer(&a, "alias.example.com.", "example.com.", 2, ZONE_KEY, 1, 65535);
-	ck_assert_int_eq(mxtrap_apply_dnssec(&conf, a.pkt, signer, &(mxtrap_sig_source_t){ 0 }), MXTRAP_TRAPPED);
+	ck_assert_int_eq(apply(&a, &(mxtrap_sig_source_t){ 0 }), MXTRAP_TRAPPED);
 	knot_pkt_t *p = reparse(a.pkt);
 	const knot_pktsection_t *an = knot_pkt_section(p, KNOT_ANSWER);
 	static const uint16_t order[] = { KNOT_RRTYPE_CNAME, KNOT_RRTYPE_MX, KNOT_RRTYPE_MX,
@@ -241,7 +311,7 @@ START_TEST(wildcard_labels)
 {
 	answer_t a;
 	signed_answer(&a, "host.wild.example.com.", "host.wild.example.com.", 3, ZONE_KEY, 1, 65535);
-	ck_assert_int_eq(mxtrap_apply_dnssec(&conf, a.pkt, signer, &(mxtrap_sig_source_t){ 0 }), MXTRAP_TRAPPED);
+	ck_assert_int_eq(apply(&a, &(mxtrap_sig_source_t){ 0 }), MXTRAP_TRAPPED);
 	ck_assert(knot_dname_is_equal(fake.owner,
 	          (const knot_dname_t *)"\x01""*""\x04""wild""\x07""example""\x03""com"));
 	knot_pkt_t *p = reparse(a.pkt);
@@ -262,7 +332,7 @@ static void assert_left_alone(answer_t *a, mxtrap_signer_t *s, mxtrap_result_t e
 	ck_assert_uint_le(size, sizeof(before));
 	memcpy(before, a->pkt->wire, size);
 	mxtrap_sig_source_t source;
-	ck_assert_int_eq(mxtrap_apply_dnssec(&conf, a->pkt, s, &source), expected);
+	ck_assert_int_eq(mxtrap_apply_dnssec(&conf, a->pkt, s, &query_token, &source), expected);
 	ck_assert_int_eq(source, MXTRAP_SIG_NONE);
 	ck_assert_uint_eq(a->pkt->size, size);
 	ck_assert_mem_eq(a->pkt->wire, before, size);
@@ -270,11 +340,11 @@ static void assert_left_alone(answer_t *a, mxtrap_signer_t *s, mxtrap_result_t e
 }
 
 /* Every reason not to use our signatures leaves the packet exactly as it was. */
-static void assert_unchanged(const uint16_t *zone_tags, size_t zone_count, mxtrap_signer_t *s,
-                             mxtrap_result_t expected)
+static void assert_unchanged(const mxtrap_key_tag_t *zone_keys, size_t zone_count,
+                             mxtrap_signer_t *s, mxtrap_result_t expected)
 {
 	answer_t a;
-	signed_answer(&a, "example.com.", "example.com.", 2, zone_tags, zone_count, 65535);
+	signed_answer(&a, "example.com.", "example.com.", 2, zone_keys, zone_count, 65535);
 	assert_left_alone(&a, s, expected);
 	answer_free(&a);
 }
@@ -285,75 +355,181 @@ START_TEST(second_mx_rrsig_set)
 {
 	answer_t a;
 	signed_answer(&a, "example.com.", "example.com.", 2, ZONE_KEY, 1, 65535);
-	knot_rrset_t *sig = rrset("example.com.", KNOT_RRTYPE_RRSIG, 3600);
-	put_rrsig(sig, sig->owner, KNOT_RRTYPE_MX, 3600, ZONE_KEY[0], NOW + 86400 * 10, NULL);
+	knot_rrset_t *sig = rrset_new("example.com.", KNOT_RRTYPE_RRSIG, TTL);
+	put_rrsig(sig, sig->owner, KNOT_RRTYPE_MX, TTL, ZONE_KEY[0], NOW - 3600, NOW + 86400 * 10,
+	          &pool);
 	ck_assert_int_eq(knot_pkt_put(a.pkt, KNOT_COMPR_HINT_QNAME, sig, KNOT_PF_ORIGTTL), KNOT_EOK);
-	a.rrsets[a.count++] = sig;
 	assert_left_alone(&a, signer, MXTRAP_UNCHANGED_UNEXPECTED);
 	ck_assert_int_eq(fake.calls, 0);
 	answer_free(&a);
 }
 END_TEST
 
-START_TEST(other_key)
+/* Two keys of two algorithms: both are given to the signing function, one RRSIG each. */
+START_TEST(two_keys_two_algorithms)
 {
-	fake.tags[0] = 2222;
-	assert_unchanged(ZONE_KEY, 1, signer, MXTRAP_UNCHANGED_KEY_MISMATCH);
-}
-END_TEST
-
-START_TEST(fewer_keys_than_zone)
-{
-	static const uint16_t two[] = { 1111, 3333 };
-	assert_unchanged(two, 2, signer, MXTRAP_UNCHANGED_KEY_MISMATCH);
-}
-END_TEST
-
-START_TEST(more_keys_than_zone)
-{
-	fake.tags[1] = 3333;
-	fake.count = 2;
-	assert_unchanged(ZONE_KEY, 1, signer, MXTRAP_UNCHANGED_KEY_MISMATCH);
-}
-END_TEST
-
-START_TEST(both_keys)
-{
-	static const uint16_t two[] = { 3333, 1111 };
-	fake.tags[1] = 3333;
-	fake.count = 2;
+	static const mxtrap_key_tag_t two[] = { { ALG2, 3333 }, { ALG, 1111 } };
 	answer_t a;
 	signed_answer(&a, "example.com.", "example.com.", 2, two, 2, 65535);
-	ck_assert_int_eq(mxtrap_apply_dnssec(&conf, a.pkt, signer, &(mxtrap_sig_source_t){ 0 }), MXTRAP_TRAPPED);
+	mxtrap_sig_source_t source;
+	ck_assert_int_eq(apply(&a, &source), MXTRAP_TRAPPED);
+	ck_assert_int_eq(source, MXTRAP_SIG_FRESH);
+	ck_assert_int_eq(fake.calls, 1);
+	assert_sign_keys(&a);
+	assert_answer_sigs(a.pkt, two, 2, NOW);
 	knot_pkt_t *p = reparse(a.pkt);
 	ck_assert_uint_eq(knot_pkt_section(p, KNOT_ANSWER)->count, 5);
 	knot_pkt_free(p);
 	answer_free(&a);
-}
-END_TEST
 
-START_TEST(expiring)
-{
-	/* Valid for the margin plus the TTL, less one second: not good enough. */
-	fake.valid_for = MARGIN + 3600 - 1;
-	assert_unchanged(ZONE_KEY, 1, signer, MXTRAP_UNCHANGED_EXPIRING);
-	fake.valid_for = MARGIN + 3600;
-	mxtrap_signer_t *fresh = mxtrap_signer_new(fake_sign, NULL, MARGIN, 4, fake_clock);
-	answer_t a;
-	signed_answer(&a, "example.com.", "example.com.", 2, ZONE_KEY, 1, 65535);
-	ck_assert_int_eq(mxtrap_apply_dnssec(&conf, a.pkt, fresh, &(mxtrap_sig_source_t){ 0 }), MXTRAP_TRAPPED);
+	/* One of the two keys only: not the cached pair, signed again with that key. */
+	signed_answer(&a, "example.com.", "example.com.", 2, &two[1], 1, 65535);
+	ck_assert_int_eq(apply(&a, &source), MXTRAP_TRAPPED);
+	ck_assert_int_eq(source, MXTRAP_SIG_FRESH);
+	ck_assert_int_eq(fake.calls, 2);
+	assert_sign_keys(&a);
+	assert_answer_sigs(a.pkt, &two[1], 1, NOW);
 	answer_free(&a);
-	mxtrap_signer_free(fresh);
 }
 END_TEST
 
-START_TEST(sign_failed)
+/* A key rollover: the zone's RRSIG(MX) names another key; its signatures, not the cached ones. */
+START_TEST(rollover)
 {
-	fake.fail = 1;
+	static const mxtrap_key_tag_t NEW_KEY[] = { { ALG, 2222 } };
+	answer_t a;
+	mxtrap_sig_source_t source;
+	signed_answer(&a, "example.com.", "example.com.", 2, ZONE_KEY, 1, 65535);
+	ck_assert_int_eq(apply(&a, &source), MXTRAP_TRAPPED);
+	ck_assert_int_eq(source, MXTRAP_SIG_FRESH);
+	assert_answer_sigs(a.pkt, ZONE_KEY, 1, NOW);
+	answer_free(&a);
+
+	fake.now = NOW + 60;
+	signed_answer(&a, "example.com.", "example.com.", 2, NEW_KEY, 1, 65535);
+	ck_assert_int_eq(apply(&a, &source), MXTRAP_TRAPPED);
+	ck_assert_int_eq(source, MXTRAP_SIG_FRESH);
+	ck_assert_int_eq(fake.calls, 2);
+	assert_sign_keys(&a);
+	assert_answer_sigs(a.pkt, NEW_KEY, 1, NOW + 60);
+	answer_free(&a);
+
+	/* The new key's signatures are cached in turn. */
+	signed_answer(&a, "example.com.", "example.com.", 2, NEW_KEY, 1, 65535);
+	ck_assert_int_eq(apply(&a, &source), MXTRAP_TRAPPED);
+	ck_assert_int_eq(source, MXTRAP_SIG_CACHE);
+	ck_assert_int_eq(fake.calls, 2);
+	assert_answer_sigs(a.pkt, NEW_KEY, 1, NOW + 60);
+	answer_free(&a);
+}
+END_TEST
+
+/*!
+ * Applies to a fresh answer signed by \a key at clock \a now: trapped, with
+ * signatures made at \a signed_at; returns their source.
+ */
+static mxtrap_sig_source_t apply_key_at(mxtrap_key_tag_t key, uint32_t now, uint32_t signed_at)
+{
+	fake.now = now;
+	answer_t a;
+	mxtrap_sig_source_t source;
+	signed_answer(&a, "example.com.", "example.com.", 2, &key, 1, 65535);
+	ck_assert_int_eq(apply(&a, &source), MXTRAP_TRAPPED);
+	assert_answer_sigs(a.pkt, &key, 1, signed_at);
+	if (source == MXTRAP_SIG_FRESH) {
+		assert_sign_keys(&a);
+		ck_assert_uint_eq(fake.sign_now, now);
+	}
+	answer_free(&a);
+	return source;
+}
+
+static mxtrap_sig_source_t apply_at(uint32_t now, uint32_t signed_at)
+{
+	return apply_key_at(ZONE_KEY[0], now, signed_at);
+}
+
+/* Cached signatures are served while valid for margin + TTL; then signed again. */
+START_TEST(ageing)
+{
+	ck_assert_int_eq(apply_at(NOW, NOW), MXTRAP_SIG_FRESH);
+	/* Exactly margin + TTL left: still good. */
+	uint32_t last_good = NOW + LIFETIME - MARGIN - TTL;
+	ck_assert_int_eq(apply_at(last_good, NOW), MXTRAP_SIG_CACHE);
+	ck_assert_int_eq(fake.calls, 1);
+	/* One second less: signed again, valid from the signer's clock. */
+	ck_assert_int_eq(apply_at(last_good + 1, last_good + 1), MXTRAP_SIG_FRESH);
+	ck_assert_int_eq(fake.calls, 2);
+	ck_assert_uint_eq(fake.sign_now, last_good + 1);
+	ck_assert_int_eq(apply_at(last_good + 2, last_good + 1), MXTRAP_SIG_CACHE);
+	ck_assert_int_eq(fake.calls, 2);
+}
+END_TEST
+
+/* A clock before the cached signatures' inception: signed again. */
+START_TEST(clock_before_inception)
+{
+	ck_assert_int_eq(apply_at(NOW, NOW), MXTRAP_SIG_FRESH);
+	ck_assert_int_eq(apply_at(NOW - INCEPTION_AGO, NOW), MXTRAP_SIG_CACHE);
+	ck_assert_int_eq(apply_at(NOW - INCEPTION_AGO - 1, NOW - INCEPTION_AGO - 1),
+	                 MXTRAP_SIG_FRESH);
+	ck_assert_int_eq(fake.calls, 2);
+}
+END_TEST
+
+/* Signatures too short-lived for margin + TTL are served once, never from the cache. */
+START_TEST(short_lived_not_cached)
+{
+	fake.valid_for = MARGIN + TTL - 1;
+	ck_assert_int_eq(apply_at(NOW, NOW), MXTRAP_SIG_FRESH);
+	ck_assert_int_eq(apply_at(NOW, NOW), MXTRAP_SIG_FRESH);
+	ck_assert_int_eq(fake.calls, 2);
+	fake.valid_for = MARGIN + TTL;
+	ck_assert_int_eq(apply_at(NOW, NOW), MXTRAP_SIG_FRESH);
+	ck_assert_int_eq(apply_at(NOW, NOW), MXTRAP_SIG_CACHE);
+	ck_assert_int_eq(fake.calls, 3);
+}
+END_TEST
+
+/* Each reason of the signing function: returned, the answer left alone, nothing cached. */
+START_TEST(sign_reasons)
+{
+	static const mxtrap_result_t reasons[] = {
+		MXTRAP_UNCHANGED_KEY_MISSING, MXTRAP_UNCHANGED_KEY_UNREADABLE,
+		MXTRAP_UNCHANGED_KEYSTORE_UNSUPPORTED, MXTRAP_UNCHANGED_ALG_UNSUPPORTED,
+		MXTRAP_UNCHANGED_SIGN_FAILED,
+	};
+	for (size_t i = 0; i < sizeof(reasons) / sizeof(*reasons); i++) {
+		/* A key of its own per reason: nothing of an earlier round is cached. */
+		mxtrap_key_tag_t key = { ALG, 5000 + i };
+		fake.result = reasons[i];
+		assert_unchanged(&key, 1, signer, reasons[i]);
+		ck_assert_int_eq(fake.calls, (int)(2 * i + 1));
+		ck_assert_uint_eq(fake.count, 1);
+		ck_assert(same_key(fake.keys[0], key));
+		/* Asked again for the next answer, which it now signs. */
+		fake.result = MXTRAP_TRAPPED;
+		ck_assert_int_eq(apply_key_at(key, NOW, NOW), MXTRAP_SIG_FRESH);
+		ck_assert_int_eq(fake.calls, (int)(2 * i + 2));
+	}
+}
+END_TEST
+
+/* TRAPPED with a signature missing or one too many: sign-failed, the answer left alone. */
+START_TEST(wrong_signature_count)
+{
+	static const mxtrap_key_tag_t two[] = { { ALG, 1111 }, { ALG2, 3333 } };
+	fake.extra = -1;
 	assert_unchanged(ZONE_KEY, 1, signer, MXTRAP_UNCHANGED_SIGN_FAILED);
-	fake.fail = 0;
-	fake.count = 0; /* No key signs. */
+	assert_unchanged(two, 2, signer, MXTRAP_UNCHANGED_SIGN_FAILED);
+	fake.extra = 1;
 	assert_unchanged(ZONE_KEY, 1, signer, MXTRAP_UNCHANGED_SIGN_FAILED);
+	assert_unchanged(two, 2, signer, MXTRAP_UNCHANGED_SIGN_FAILED);
+	ck_assert_int_eq(fake.calls, 4);
+	/* Not cached: signed again. */
+	fake.extra = 0;
+	ck_assert_int_eq(apply_at(NOW, NOW), MXTRAP_SIG_FRESH);
+	ck_assert_int_eq(fake.calls, 5);
 }
 END_TEST
 
@@ -373,7 +549,7 @@ START_TEST(too_large_truncates)
 	answer_free(&a);
 
 	signed_answer(&a, "example.com.", "example.com.", 2, ZONE_KEY, 1, fits);
-	ck_assert_int_eq(mxtrap_apply_dnssec(&conf, a.pkt, signer, &(mxtrap_sig_source_t){ 0 }), MXTRAP_TRUNCATED);
+	ck_assert_int_eq(apply(&a, &(mxtrap_sig_source_t){ 0 }), MXTRAP_TRUNCATED);
 	ck_assert(knot_wire_get_tc(a.pkt->wire));
 	ck_assert_uint_le(a.pkt->size, fits);
 	knot_pkt_t *p = reparse(a.pkt);
@@ -388,9 +564,8 @@ START_TEST(signer_args)
 	ck_assert_ptr_null(mxtrap_signer_new(fake_sign, NULL, 0, 3, NULL));
 	ck_assert_ptr_null(mxtrap_signer_new(fake_sign, NULL, 0, 0, NULL));
 	mxtrap_signer_free(NULL);
-	mxtrap_signer_t *s = mxtrap_signer_new(fake_sign, NULL, 77, 1, NULL);
-	ck_assert_uint_eq(mxtrap_signer_margin(s), 77);
-	ck_assert_uint_ge(mxtrap_signer_now(s), NOW - 86400 * 365 * 10);
+	mxtrap_signer_t *s = mxtrap_signer_new(fake_sign, &fake, 77, 1, NULL);
+	ck_assert_ptr_nonnull(s);
 	mxtrap_signer_free(s);
 }
 END_TEST
@@ -404,12 +579,13 @@ int main(void)
 	tcase_add_test(tc, cname_order_kept);
 	tcase_add_test(tc, wildcard_labels);
 	tcase_add_test(tc, second_mx_rrsig_set);
-	tcase_add_test(tc, other_key);
-	tcase_add_test(tc, fewer_keys_than_zone);
-	tcase_add_test(tc, more_keys_than_zone);
-	tcase_add_test(tc, both_keys);
-	tcase_add_test(tc, expiring);
-	tcase_add_test(tc, sign_failed);
+	tcase_add_test(tc, two_keys_two_algorithms);
+	tcase_add_test(tc, rollover);
+	tcase_add_test(tc, ageing);
+	tcase_add_test(tc, clock_before_inception);
+	tcase_add_test(tc, short_lived_not_cached);
+	tcase_add_test(tc, sign_reasons);
+	tcase_add_test(tc, wrong_signature_count);
 	tcase_add_test(tc, no_signer);
 	tcase_add_test(tc, too_large_truncates);
 	tcase_add_test(tc, signer_args);

@@ -1,0 +1,346 @@
+/*  Copyright (C) 2026 knot-mxtrap authors
+
+    This program is free software: you can redistribute it and/or modify
+    it under the terms of the GNU General Public License as published by
+    the Free Software Foundation, either version 3 of the License, or
+    (at your option) any later version.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libdnssec/binary.h>
+#include <libdnssec/crypto.h>
+#include <libdnssec/error.h>
+#include <libdnssec/key.h>
+#include <libdnssec/keystore.h>
+#include <libdnssec/keytag.h>
+#include <libdnssec/sign.h>
+
+#include "keystore.h"
+
+/*! Knot's signature inception: 90 minutes in the past (RRSIG_INCEPT_IN_PAST). */
+#define INCEPTION_OFFSET	(90 * 60)
+/*! RRSIG RDATA up to the signer's name. */
+#define RRSIG_FIXED_LEN		18
+/*! Keys kept per zone; a rollover adds one, the least recently used goes. */
+#define MAX_KEYS		16
+/*! DNSKEY RDATA: flags, protocol, algorithm, then the public key. */
+#define DNSKEY_ALG_OFFSET	3
+
+typedef struct {
+	dnssec_binary_t dnskey;     /*!< DNSKEY RDATA, the key's identity. */
+	dnssec_key_t *key;          /*!< With its private key; NULL if not usable. */
+	dnssec_sign_ctx_t *sign;    /*!< Signing context of the key. */
+	mxtrap_result_t failure;    /*!< Why not usable. */
+	uint32_t retry_at;          /*!< When to look for it again. */
+	uint64_t used;              /*!< Last use, in uses of the store. */
+} zone_key_t;
+
+struct mxtrap_keystore {
+	knot_dname_t *zone;
+	char **dirs;
+	size_t dir_count;
+	bool pkcs11;
+	uint32_t lifetime;
+	char failed_id[80];
+	uint16_t failed_tag;
+	uint64_t uses;
+	size_t key_count;
+	zone_key_t keys[MAX_KEYS];
+};
+
+mxtrap_keystore_t *mxtrap_keystore_new(const knot_dname_t *zone, const char *const *dirs,
+                                       size_t dir_count, bool pkcs11, uint32_t lifetime)
+{
+	if (zone == NULL || (dir_count > 0 && dirs == NULL) || lifetime == 0) {
+		return NULL;
+	}
+	mxtrap_keystore_t *ks = calloc(1, sizeof(*ks));
+	if (ks == NULL) {
+		return NULL;
+	}
+	ks->pkcs11 = pkcs11;
+	ks->lifetime = lifetime;
+	ks->zone = knot_dname_copy(zone, NULL);
+	ks->dirs = calloc(dir_count + 1, sizeof(*ks->dirs));
+	if (ks->zone == NULL || ks->dirs == NULL) {
+		mxtrap_keystore_free(ks);
+		return NULL;
+	}
+	knot_dname_to_lower(ks->zone);
+	for (; ks->dir_count < dir_count; ks->dir_count++) {
+		ks->dirs[ks->dir_count] = strdup(dirs[ks->dir_count]);
+		if (ks->dirs[ks->dir_count] == NULL) {
+			mxtrap_keystore_free(ks);
+			return NULL;
+		}
+	}
+	return ks;
+}
+
+static void key_clear(zone_key_t *zk)
+{
+	dnssec_sign_free(zk->sign);
+	dnssec_key_free(zk->key);
+	zk->sign = NULL;
+	zk->key = NULL;
+}
+
+void mxtrap_keystore_free(mxtrap_keystore_t *ks)
+{
+	if (ks == NULL) {
+		return;
+	}
+	for (size_t i = 0; i < ks->key_count; i++) {
+		key_clear(&ks->keys[i]);
+		dnssec_binary_free(&ks->keys[i].dnskey);
+	}
+	for (size_t i = 0; ks->dirs != NULL && i < ks->dir_count; i++) {
+		free(ks->dirs[i]);
+	}
+	free(ks->dirs);
+	knot_dname_free(ks->zone, NULL);
+	free(ks);
+}
+
+const char *mxtrap_keystore_failed_key(const mxtrap_keystore_t *ks, uint16_t *tag)
+{
+	*tag = ks->failed_tag;
+	return ks->failed_id;
+}
+
+/*! Reads the private key from the first key store directory that has its file. */
+static mxtrap_result_t read_private(mxtrap_keystore_t *ks, dnssec_key_t *key, const char *id)
+{
+	for (size_t i = 0; i < ks->dir_count; i++) {
+		dnssec_keystore_t *store = NULL;
+		int ret = dnssec_keystore_init_pkcs8(&store);
+		if (ret != DNSSEC_EOK) {
+			return MXTRAP_UNCHANGED_SIGN_FAILED;
+		}
+		/* Open, never init: that would create the directory. */
+		ret = dnssec_keystore_open(store, ks->dirs[i]);
+		if (ret == DNSSEC_EOK) {
+			ret = dnssec_keystore_get_private(store, id, key);
+			dnssec_keystore_close(store);
+		}
+		dnssec_keystore_deinit(store);
+		if (ret == DNSSEC_EOK) {
+			return MXTRAP_TRAPPED;
+		}
+		if (ret != DNSSEC_ENOENT && ret != DNSSEC_NOT_FOUND) {
+			return MXTRAP_UNCHANGED_KEY_UNREADABLE;
+		}
+	}
+	return ks->pkcs11 ? MXTRAP_UNCHANGED_KEYSTORE_UNSUPPORTED : MXTRAP_UNCHANGED_KEY_MISSING;
+}
+
+/*!
+ * The private key belongs to the DNSKEY: a signature made with it verifies
+ * with the DNSKEY's public key (libdnssec checks only the algorithm when it
+ * reads a key file, and a file of another key would sign bogus answers).
+ */
+static bool matches_dnskey(dnssec_sign_ctx_t *sign)
+{
+	static const uint8_t probe[] = "mod-mxtrap key check";
+	dnssec_binary_t data = { .size = sizeof(probe), .data = (uint8_t *)probe };
+	dnssec_binary_t signature = { 0 };
+	bool match = dnssec_sign_init(sign) == DNSSEC_EOK &&
+	             dnssec_sign_add(sign, &data) == DNSSEC_EOK &&
+	             dnssec_sign_write(sign, DNSSEC_SIGN_NORMAL, &signature) == DNSSEC_EOK &&
+	             dnssec_sign_init(sign) == DNSSEC_EOK &&
+	             dnssec_sign_add(sign, &data) == DNSSEC_EOK &&
+	             dnssec_sign_verify(sign, false, &signature) == DNSSEC_EOK;
+	dnssec_binary_free(&signature);
+	return match;
+}
+
+/*! Makes a DNSKEY usable for signing: public key, private key, signing context. */
+static mxtrap_result_t key_load(mxtrap_keystore_t *ks, zone_key_t *zk)
+{
+	uint8_t alg = zk->dnskey.data[DNSKEY_ALG_OFFSET];
+	if (!dnssec_algorithm_key_support(alg)) {
+		return MXTRAP_UNCHANGED_ALG_UNSUPPORTED;
+	}
+	if (dnssec_key_new(&zk->key) != DNSSEC_EOK) {
+		return MXTRAP_UNCHANGED_SIGN_FAILED;
+	}
+	char *id = NULL;
+	if (dnssec_key_set_rdata(zk->key, &zk->dnskey) != DNSSEC_EOK ||
+	    dnssec_key_set_dname(zk->key, ks->zone) != DNSSEC_EOK ||
+	    dnssec_key_get_keyid(zk->key, &id) != DNSSEC_EOK) {
+		return MXTRAP_UNCHANGED_SIGN_FAILED; /* A malformed DNSKEY. */
+	}
+	snprintf(ks->failed_id, sizeof(ks->failed_id), "%s", id);
+	mxtrap_result_t result = read_private(ks, zk->key, id);
+	free(id);
+	if (result == MXTRAP_TRAPPED && dnssec_sign_new(&zk->sign, zk->key) != DNSSEC_EOK) {
+		result = MXTRAP_UNCHANGED_ALG_UNSUPPORTED;
+	}
+	if (result == MXTRAP_TRAPPED && !matches_dnskey(zk->sign)) {
+		result = MXTRAP_UNCHANGED_KEY_UNREADABLE;
+	}
+	return result;
+}
+
+/*!
+ * The slot for a DNSKEY: the one holding it, a free one, or the least recently
+ * used (never one used for the RRset being signed: it was used last).
+ */
+static zone_key_t *key_slot(mxtrap_keystore_t *ks, const knot_rdata_t *rdata)
+{
+	zone_key_t *oldest = &ks->keys[0];
+	for (size_t i = 0; i < ks->key_count; i++) {
+		zone_key_t *zk = &ks->keys[i];
+		if (zk->dnskey.size == rdata->len &&
+		    memcmp(zk->dnskey.data, rdata->data, rdata->len) == 0) {
+			return zk;
+		}
+		oldest = zk->used < oldest->used ? zk : oldest;
+	}
+	zone_key_t *zk = oldest;
+	if (ks->key_count < MAX_KEYS) {
+		zk = &ks->keys[ks->key_count++];
+	}
+	key_clear(zk);
+	dnssec_binary_free(&zk->dnskey);
+	memset(zk, 0, sizeof(*zk));
+	dnssec_binary_t dnskey = { .size = rdata->len, .data = (uint8_t *)rdata->data };
+	if (dnssec_binary_dup(&dnskey, &zk->dnskey) != DNSSEC_EOK) {
+		return NULL;
+	}
+	return zk;
+}
+
+/*! A DNSKEY of the zone as a key to sign with, read if not yet (or again if due). */
+static mxtrap_result_t key_get(mxtrap_keystore_t *ks, const knot_rdata_t *rdata,
+                               uint32_t now, zone_key_t **out)
+{
+	zone_key_t *zk = key_slot(ks, rdata);
+	if (zk == NULL) {
+		return MXTRAP_UNCHANGED_SIGN_FAILED;
+	}
+	zk->used = ++ks->uses;
+	if (zk->key == NULL || zk->sign == NULL) {
+		if (zk->retry_at != 0 && (int32_t)(now - zk->retry_at) < 0) {
+			return zk->failure;
+		}
+		key_clear(zk);
+		zk->failure = key_load(ks, zk);
+		if (zk->failure != MXTRAP_TRAPPED) {
+			key_clear(zk);
+			zk->retry_at = now + MXTRAP_KEY_RETRY;
+			zk->retry_at += (zk->retry_at == 0);
+			return zk->failure;
+		}
+	}
+	*out = zk;
+	return MXTRAP_TRAPPED;
+}
+
+/*! The zone's key with this algorithm and tag (a tag may be shared: first usable). */
+static mxtrap_result_t key_find(mxtrap_keystore_t *ks, const knot_rdataset_t *dnskeys,
+                                mxtrap_key_tag_t want, uint32_t now, zone_key_t **out)
+{
+	ks->failed_tag = want.tag;
+	ks->failed_id[0] = '\0';
+	mxtrap_result_t result = MXTRAP_UNCHANGED_KEY_MISSING;
+	const knot_rdata_t *rdata = dnskeys->rdata;
+	for (uint16_t i = 0; i < dnskeys->count; i++, rdata = knot_rdataset_next((knot_rdata_t *)rdata)) {
+		dnssec_binary_t bin = { .size = rdata->len, .data = (uint8_t *)rdata->data };
+		uint16_t tag = 0;
+		if (rdata->len <= DNSKEY_ALG_OFFSET || rdata->data[DNSKEY_ALG_OFFSET] != want.alg ||
+		    dnssec_keytag(&bin, &tag) != DNSSEC_EOK || tag != want.tag) {
+			continue;
+		}
+		result = key_get(ks, rdata, now, out);
+		if (result == MXTRAP_TRAPPED) {
+			break;
+		}
+	}
+	return result;
+}
+
+/*! One RRSIG over \a wire (the RRset in canonical form) with a key, as Knot writes it. */
+static mxtrap_result_t sign_one(mxtrap_keystore_t *ks, zone_key_t *zk,
+                                const knot_rrset_t *covered, const dnssec_binary_t *wire,
+                                uint32_t now, knot_rrset_t *rrsigs, knot_mm_t *mm)
+{
+	size_t signer_size = knot_dname_size(ks->zone);
+	uint8_t header[RRSIG_FIXED_LEN + KNOT_DNAME_MAXLEN];
+	uint8_t labels = knot_dname_labels(covered->owner, NULL) -
+	                 (knot_dname_is_wildcard(covered->owner) ? 1 : 0);
+	knot_wire_write_u16(header, covered->type);
+	header[2] = dnssec_key_get_algorithm(zk->key);
+	header[3] = labels;
+	knot_wire_write_u32(header + 4, covered->ttl);
+	knot_wire_write_u32(header + 8, now + ks->lifetime);
+	knot_wire_write_u32(header + 12, now - INCEPTION_OFFSET);
+	knot_wire_write_u16(header + 16, dnssec_key_get_keytag(zk->key));
+	memcpy(header + RRSIG_FIXED_LEN, ks->zone, signer_size);
+
+	dnssec_binary_t self = { .size = RRSIG_FIXED_LEN + signer_size, .data = header };
+	dnssec_binary_t signature = { 0 };
+	if (dnssec_sign_init(zk->sign) != DNSSEC_EOK ||
+	    dnssec_sign_add(zk->sign, &self) != DNSSEC_EOK ||
+	    dnssec_sign_add(zk->sign, wire) != DNSSEC_EOK ||
+	    dnssec_sign_write(zk->sign, DNSSEC_SIGN_NORMAL, &signature) != DNSSEC_EOK) {
+		return MXTRAP_UNCHANGED_SIGN_FAILED;
+	}
+
+	size_t size = self.size + signature.size;
+	uint8_t *rdata = malloc(size);
+	int ret = KNOT_ENOMEM;
+	if (rdata != NULL) {
+		memcpy(rdata, header, self.size);
+		memcpy(rdata + self.size, signature.data, signature.size);
+		ret = knot_rrset_add_rdata(rrsigs, rdata, size, mm);
+	}
+	free(rdata);
+	dnssec_binary_free(&signature);
+	return ret == KNOT_EOK ? MXTRAP_TRAPPED : MXTRAP_UNCHANGED_SIGN_FAILED;
+}
+
+mxtrap_result_t mxtrap_keystore_sign(mxtrap_keystore_t *ks,
+                                     const knot_rdataset_t *dnskeys,
+                                     const mxtrap_key_tag_t *keys, size_t count,
+                                     const knot_rrset_t *covered, uint32_t now,
+                                     knot_rrset_t *rrsigs, knot_mm_t *mm)
+{
+	if (ks == NULL || dnskeys == NULL || keys == NULL || covered == NULL || rrsigs == NULL) {
+		return MXTRAP_UNCHANGED_SIGN_FAILED;
+	}
+
+	zone_key_t *zone_keys[MXTRAP_MAX_SIGS];
+	if (count == 0 || count > MXTRAP_MAX_SIGS) {
+		return MXTRAP_UNCHANGED_SIGN_FAILED;
+	}
+	for (size_t i = 0; i < count; i++) {
+		mxtrap_result_t result = key_find(ks, dnskeys, keys[i], now, &zone_keys[i]);
+		if (result != MXTRAP_TRAPPED) {
+			return result;
+		}
+	}
+
+	/* The canonical form (RFC 4034 6.2): names in the zone are lower-case
+	 * already (Knot loads them so, the trap names are lowered at load), the
+	 * owner of a wildcard answer comes from the query. */
+	knot_dname_storage_t owner;
+	knot_dname_copy_lower(owner, covered->owner);
+	knot_rrset_t canonical = *covered;
+	canonical.owner = owner;
+	uint8_t *wire = malloc(KNOT_WIRE_MAX_PKTSIZE);
+	if (wire == NULL) {
+		return MXTRAP_UNCHANGED_SIGN_FAILED;
+	}
+	int written = knot_rrset_to_wire(&canonical, wire, KNOT_WIRE_MAX_PKTSIZE, NULL);
+	mxtrap_result_t result = written > 0 ? MXTRAP_TRAPPED : MXTRAP_UNCHANGED_SIGN_FAILED;
+	dnssec_binary_t data = { .size = written, .data = wire };
+	for (size_t i = 0; i < count && result == MXTRAP_TRAPPED; i++) {
+		result = sign_one(ks, zone_keys[i], &canonical, &data, now, rrsigs, mm);
+	}
+	free(wire);
+	return result;
+}
