@@ -58,6 +58,10 @@ void mxtrap_keystore_free(mxtrap_keystore_t *keystore);
 /*!
  * \brief Signs an RRset with given keys of the zone (an mxtrap_sign_f).
  *
+ * Keys not in \a dnskeys are left out (an algorithm rollover signs before it
+ * publishes and after it withdraws a key: no validator can check those
+ * signatures); if none is left: MXTRAP_UNCHANGED_KEY_MISSING.
+ *
  * \param keystore  Key store.
  * \param dnskeys   The zone's DNSKEY RRset (RDATA).
  * \param keys      Keys to sign with, as the zone's RRSIGs name them.

@@ -142,8 +142,9 @@ typedef struct {
 
 /*!
  * Signing function: appends to \a rrsigs (owner, class and TTL set) one RRSIG
- * over \a covered per key of \a keys, valid from \a now, RDATA from \a mm.
- * \a query is what the caller of mxtrap_apply_dnssec() passed through.
+ * over \a covered per key of \a keys that the zone publishes in its DNSKEY set
+ * (at least one), valid from \a now, RDATA from \a mm. \a query is what the
+ * caller of mxtrap_apply_dnssec() passed through.
  *
  * \return MXTRAP_TRAPPED, or the reason (MXTRAP_UNCHANGED_KEY_MISSING ...
  *         MXTRAP_UNCHANGED_SIGN_FAILED) the RRset cannot be signed.
@@ -164,7 +165,9 @@ typedef struct mxtrap_signer mxtrap_signer_t;
  * \param sign         Signing function; called under a lock, never concurrently.
  * \param sign_ctx     Its context.
  * \param margin       Seconds a signature must stay valid beyond the RRset's TTL
- *                     to be served from the cache (else it is made again).
+ *                     to be served from the cache (else it is made again). A
+ *                     set made by fewer keys than asked is made again after
+ *                     10 seconds.
  * \param cache_slots  Cache size (power of two): one cached RRset per slot.
  * \param clock        Clock, NULL for time(2).
  *
@@ -201,8 +204,8 @@ mxtrap_result_t mxtrap_signer_get(mxtrap_signer_t *signer, const knot_rrset_t *c
  *
  * With a signer, an answer whose MX RRset is followed by RRSIG(MX) gets the
  * merged RRset and the signer's RRSIGs over it in place of the zone's, made
- * with exactly the keys that made the zone's RRSIG(MX) in this answer. The
- * rest of ANSWER is written again after the MX RRset.
+ * with the keys that made the zone's RRSIG(MX) in this answer (those the zone
+ * publishes). The rest of ANSWER is written again after the MX RRset.
  *
  * \param conf       Configuration.
  * \param pkt        Response packet.

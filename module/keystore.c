@@ -36,6 +36,7 @@ typedef struct {
 	mxtrap_result_t failure;    /*!< Why not usable. */
 	uint32_t retry_at;          /*!< When to look for it again. */
 	uint64_t used;              /*!< Last use, in uses of the store. */
+	char id[80];                /*!< Key ID (hex), once known. */
 } zone_key_t;
 
 struct mxtrap_keystore {
@@ -173,7 +174,7 @@ static mxtrap_result_t key_load(mxtrap_keystore_t *ks, zone_key_t *zk)
 	    dnssec_key_get_keyid(zk->key, &id) != DNSSEC_EOK) {
 		return MXTRAP_UNCHANGED_SIGN_FAILED; /* A malformed DNSKEY. */
 	}
-	snprintf(ks->failed_id, sizeof(ks->failed_id), "%s", id);
+	snprintf(zk->id, sizeof(zk->id), "%s", id);
 	mxtrap_result_t result = read_private(ks, zk->key, id);
 	free(id);
 	if (result == MXTRAP_TRAPPED && dnssec_sign_new(&zk->sign, zk->key) != DNSSEC_EOK) {
@@ -225,10 +226,12 @@ static mxtrap_result_t key_get(mxtrap_keystore_t *ks, const knot_rdata_t *rdata,
 	zk->used = ++ks->uses;
 	if (zk->key == NULL || zk->sign == NULL) {
 		if (zk->retry_at != 0 && (int32_t)(now - zk->retry_at) < 0) {
+			memcpy(ks->failed_id, zk->id, sizeof(ks->failed_id));
 			return zk->failure;
 		}
 		key_clear(zk);
 		zk->failure = key_load(ks, zk);
+		memcpy(ks->failed_id, zk->id, sizeof(ks->failed_id));
 		if (zk->failure != MXTRAP_TRAPPED) {
 			key_clear(zk);
 			zk->retry_at = now + MXTRAP_KEY_RETRY;
@@ -240,12 +243,15 @@ static mxtrap_result_t key_get(mxtrap_keystore_t *ks, const knot_rdata_t *rdata,
 	return MXTRAP_TRAPPED;
 }
 
-/*! The zone's key with this algorithm and tag (a tag may be shared: first usable). */
+/*!
+ * The zone's key with this algorithm and tag (a tag may be shared: the first
+ * usable); \a published tells whether the DNSKEY set has such a key at all.
+ */
 static mxtrap_result_t key_find(mxtrap_keystore_t *ks, const knot_rdataset_t *dnskeys,
-                                mxtrap_key_tag_t want, uint32_t now, zone_key_t **out)
+                                mxtrap_key_tag_t want, uint32_t now, zone_key_t **out,
+                                bool *published)
 {
-	ks->failed_tag = want.tag;
-	ks->failed_id[0] = '\0';
+	*published = false;
 	mxtrap_result_t result = MXTRAP_UNCHANGED_KEY_MISSING;
 	const knot_rdata_t *rdata = dnskeys->rdata;
 	for (uint16_t i = 0; i < dnskeys->count; i++, rdata = knot_rdataset_next((knot_rdata_t *)rdata)) {
@@ -255,6 +261,9 @@ static mxtrap_result_t key_find(mxtrap_keystore_t *ks, const knot_rdataset_t *dn
 		    dnssec_keytag(&bin, &tag) != DNSSEC_EOK || tag != want.tag) {
 			continue;
 		}
+		*published = true;
+		ks->failed_tag = want.tag;
+		ks->failed_id[0] = '\0';
 		result = key_get(ks, rdata, now, out);
 		if (result == MXTRAP_TRAPPED) {
 			break;
@@ -313,15 +322,27 @@ mxtrap_result_t mxtrap_keystore_sign(mxtrap_keystore_t *ks,
 		return MXTRAP_UNCHANGED_SIGN_FAILED;
 	}
 
-	zone_key_t *zone_keys[MXTRAP_MAX_SIGS];
 	if (count == 0 || count > MXTRAP_MAX_SIGS) {
 		return MXTRAP_UNCHANGED_SIGN_FAILED;
 	}
+	/* Keys the zone does not publish (yet, or any more: an algorithm rollover
+	 * signs before and after it publishes) sign nothing a validator can check. */
+	zone_key_t *zone_keys[MXTRAP_MAX_SIGS];
+	size_t used = 0;
 	for (size_t i = 0; i < count; i++) {
-		mxtrap_result_t result = key_find(ks, dnskeys, keys[i], now, &zone_keys[i]);
-		if (result != MXTRAP_TRAPPED) {
+		bool published;
+		mxtrap_result_t result = key_find(ks, dnskeys, keys[i], now, &zone_keys[used],
+		                                  &published);
+		if (result == MXTRAP_TRAPPED) {
+			used++;
+		} else if (published) {
 			return result;
 		}
+	}
+	if (used == 0) {
+		ks->failed_tag = keys[0].tag;
+		ks->failed_id[0] = '\0';
+		return MXTRAP_UNCHANGED_KEY_MISSING;
 	}
 
 	/* The canonical form (RFC 4034 6.2): names in the zone are lower-case
@@ -338,7 +359,7 @@ mxtrap_result_t mxtrap_keystore_sign(mxtrap_keystore_t *ks,
 	int written = knot_rrset_to_wire(&canonical, wire, KNOT_WIRE_MAX_PKTSIZE, NULL);
 	mxtrap_result_t result = written > 0 ? MXTRAP_TRAPPED : MXTRAP_UNCHANGED_SIGN_FAILED;
 	dnssec_binary_t data = { .size = written, .data = wire };
-	for (size_t i = 0; i < count && result == MXTRAP_TRAPPED; i++) {
+	for (size_t i = 0; i < used && result == MXTRAP_TRAPPED; i++) {
 		result = sign_one(ks, zone_keys[i], &canonical, &data, now, rrsigs, mm);
 	}
 	free(wire);

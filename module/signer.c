@@ -28,11 +28,16 @@ typedef struct {
 	uint64_t hash;
 	uint32_t valid_from;   /* Latest inception of the signatures. */
 	uint32_t valid_until;  /* Earliest expiration. */
+	uint32_t signed_at;
+	bool partial;          /* Signed by fewer keys than asked: kept PARTIAL_RENEW seconds. */
 	uint32_t key_len;
 	uint32_t sig_size;
 	uint16_t sig_count;
 	uint8_t data[];        /* key_len bytes of key, then sig_size bytes of RRSIG RDATA */
 } entry_t;
+
+/*! Seconds a signature set by fewer keys than asked is served from the cache. */
+#define PARTIAL_RENEW	10
 
 typedef struct {
 	pthread_mutex_t lock;
@@ -137,6 +142,7 @@ static bool lookup(slot_t *slot, uint64_t hash, const uint8_t *key, size_t key_l
 	const entry_t *entry = slot->entry;
 	if (entry != NULL && entry->hash == hash && entry->key_len == key_len &&
 	    valid_for(entry->valid_from, entry->valid_until, now, needed) &&
+	    (!entry->partial || (int32_t)(now - entry->signed_at) < PARTIAL_RENEW) &&
 	    memcmp(entry->data, key, key_len) == 0) {
 		knot_rdata_t *copy = mm_get(mm, entry->sig_size);
 		if (copy != NULL) {
@@ -168,7 +174,7 @@ static void validity(const knot_rdataset_t *sigs, uint32_t *from, uint32_t *unti
 
 /*! Stores signatures in a slot, replacing what it held. */
 static void store(slot_t *slot, uint64_t hash, const uint8_t *key, size_t key_len,
-                  const knot_rdataset_t *sigs)
+                  const knot_rdataset_t *sigs, uint32_t now, bool partial)
 {
 	entry_t *entry = malloc(sizeof(*entry) + key_len + sigs->size);
 	if (entry == NULL) {
@@ -176,6 +182,8 @@ static void store(slot_t *slot, uint64_t hash, const uint8_t *key, size_t key_le
 	}
 	entry->hash = hash;
 	validity(sigs, &entry->valid_from, &entry->valid_until);
+	entry->signed_at = now;
+	entry->partial = partial;
 	entry->key_len = key_len;
 	entry->sig_size = sigs->size;
 	entry->sig_count = sigs->count;
@@ -217,11 +225,12 @@ mxtrap_result_t mxtrap_signer_get(mxtrap_signer_t *signer, const knot_rrset_t *c
 		                covered->ttl);
 		result = signer->sign(signer->sign_ctx, query, keys, count, covered, now,
 		                      &rrsigs, mm);
-		if (result == MXTRAP_TRAPPED && rrsigs.rrs.count != count) {
+		if (result == MXTRAP_TRAPPED && (rrsigs.rrs.count == 0 || rrsigs.rrs.count > count)) {
 			result = MXTRAP_UNCHANGED_SIGN_FAILED;
 		}
 		if (result == MXTRAP_TRAPPED) {
-			store(slot, hash, key, key_len, &rrsigs.rrs);
+			/* Keys left out now may be published soon (algorithm rollover). */
+			store(slot, hash, key, key_len, &rrsigs.rrs, now, rrsigs.rrs.count < count);
 			*sigs = rrsigs.rrs;
 			*source = MXTRAP_SIG_FRESH;
 		} else {

@@ -93,7 +93,9 @@
  *                       key-unreadable, keystore-unsupported,
  *                       algorithm-unsupported, sign-failed: (T & 7) % 5
  *                bit 3: the stand-in returns "trapped" with one signature
- *                       fewer than keys, with T bit 3 one more
+ *                       fewer than keys (the last key left out, as a key
+ *                       the zone does not publish: none for one key), with
+ *                       T bit 3 one more
  *                bits 4-7: number of keys of the input (0..15)
  *     u8   T     bits 0-2: see S bit 2; bit 3: see S bit 3
  *                bits 5-7: number of the allocation that fails (L bit 7)
@@ -149,13 +151,14 @@
  * (and agreed with the RRsets' counts) parses after, the signature source is
  * CACHE or FRESH exactly for a trapped signed answer (CACHE exactly when an
  * earlier call of the input signed the same RRset with the same keys and those
- * signatures are valid at the clock for margin + TTL), else NONE. Unchanged:
- * wire, size, RRsets, hints and the compression state are untouched. Trapped:
- * the MX RRset grew by the model's trap records, each preference above every
- * original one; the old wire is intact but ANCOUNT; re-parsed, the ANSWER
- * holds the old records then the traps. Truncated: the merged RRset could not
- * fit, the MX RRset is gone from RRsets, wire and ANCOUNT, TC is set unless
- * NOTRUNC. And, for every packet built as knotd does (no injection, no
+ * signatures are valid at the clock for margin + TTL and, when fewer than the
+ * keys, the clock is less than 10 s past the call that made them), else NONE.
+ * Unchanged: wire, size, RRsets, hints and the compression state are
+ * untouched. Trapped: the MX RRset grew by the model's trap records, each
+ * preference above every original one; the old wire is intact but ANCOUNT;
+ * re-parsed, the ANSWER holds the old records then the traps. Truncated: the
+ * merged RRset could not fit, the MX RRset is gone from RRsets, wire and
+ * ANCOUNT, TC is set unless NOTRUNC. And, for every packet built as knotd does (no injection, no
  * rotation), the wire is byte for byte the one libknot writes when the merged
  * RRset (zone records plus traps) is put in one go, trapped or truncated
  * alike.
@@ -166,11 +169,12 @@
  * and the zone's RRSIG records (each at least 18 octets, at most 8 over MX,
  * one labels value, no more labels than the owner has), then the MX RRset as
  * above, then the signatures: the ones an earlier call made while they are
- * valid from the clock for margin + TTL (cache), else the stand-in's answer
- * (fresh): its reason, sign-failed for a wrong number of signatures, or
- * trapped. The signing function is given exactly the (algorithm, key tag) of
- * the zone's RRSIG(MX) records in their order, the query passed to
- * mxtrap_apply_dnssec() and the clock. The model builds the signatures it
+ * valid from the clock for margin + TTL, and a set of fewer signatures than
+ * keys for less than 10 s (cache), else the stand-in's answer (fresh): its
+ * reason, sign-failed for no signature or more than keys, or trapped (with 1
+ * to keys signatures). The signing function is given exactly the (algorithm,
+ * key tag) of the zone's RRSIG(MX) records in their order, the query passed
+ * to mxtrap_apply_dnssec() and the clock. The model builds the signatures it
  * expects with the stand-in over the name RFC 4035 5.3.2 gives (the owner, or
  * "*." and the owner's last labels for a wildcard answer), at the clock of the
  * call that made them; which of trapped and truncated it does not predict.
@@ -178,10 +182,11 @@
  * the other RRSIG RRsets are untouched, the MX RRset grew by the traps, every
  * RRSIG RRset over MX holds exactly the expected signatures; re-parsed, ANSWER
  * holds the old records before the MX RRset, the merged RRset, then the RRSIG
- * records in their order; the RRSIGs over MX in ANSWER are one per key of the
- * zone's RRSIG(MX), made when expected (and from the cache only while valid at
- * the clock for margin + TTL), declaring the zone's labels (when those are
- * valid for the owner). For a packet built as knotd does (hint 0, no
+ * records in their order; the RRSIGs over MX in ANSWER are those of the
+ * stand-in, by keys of the zone's RRSIG(MX) (one per key, or one fewer), made
+ * when expected (and from the cache only while valid at the clock for margin +
+ * TTL, and for less than 10 s when fewer), declaring the zone's labels (when
+ * those are valid for the owner). For a packet built as knotd does (hint 0, no
  * injection, no cut, no rotation), a resolver reads the same ANSWER records as
  * from the packet built with the merged RRset and the expected RRSIGs put in
  * one go (not byte for byte: the core restarts name compression at the QNAME).
@@ -566,6 +571,11 @@ static const uint8_t SIGNER_NAME[] = "\x07""example""\x03""com";
 /*! The core's limit of RRSIG(MX) records (and keys given to the signing function). */
 #define MAX_ZONE_SIGS	8
 _Static_assert(MAX_ZONE_SIGS == MXTRAP_MAX_SIGS, "the contract's limit");
+/*!
+ * Seconds a set of fewer signatures than keys is served from the signer's
+ * cache (a key the zone does not publish yet may be published soon).
+ */
+#define PARTIAL_RENEW	10
 /*! Reasons the stand-in may return (S bit 2). */
 static const mxtrap_result_t SIGN_REASONS[] = {
 	MXTRAP_UNCHANGED_KEY_MISSING, MXTRAP_UNCHANGED_KEY_UNREADABLE,
@@ -600,8 +610,9 @@ static struct {
 	/* The signer's cache as the contract has it: the signatures it keeps. */
 	bool stored;               /*!< The stand-in's signatures of an earlier call. */
 	uint32_t stored_at;        /*!< The clock they were made at. */
-	sigkey_t stored_keys[MAX_ZONE_SIGS]; /*!< The keys they were made with. */
+	sigkey_t stored_keys[MAX_ZONE_SIGS]; /*!< The keys they were asked for. */
 	size_t stored_count;
+	size_t stored_made;        /*!< Signatures made: stored_count, or fewer. */
 } fake;
 
 static bool key_in(const sigkey_t *keys, size_t count, sigkey_t key)
@@ -635,16 +646,22 @@ static size_t rrsig_rdata(uint8_t *out, uint16_t covered, sigkey_t key, uint8_t 
 	return RRSIG_LEN;
 }
 
+/*! Signatures the stand-in makes for \a count keys (may be 0 or more than keys). */
+static size_t fake_made(size_t count)
+{
+	return (size_t)((int)count + fake.extra);
+}
+
 /*!
  * The stand-in's signatures over an RRset of \a type at \a owner made at
- * \a now: one per key, and \a extra more (or fewer).
+ * \a now: one per key, and \a extra more (or fewer: the last keys left out).
  */
 static int fake_sigs(knot_rrset_t *rrsigs, const knot_dname_t *owner, uint16_t type,
                      uint32_t ttl, const sigkey_t *keys, size_t count, uint32_t now,
                      int extra, knot_mm_t *mm)
 {
 	uint8_t labels = name_sig_labels(owner);
-	size_t made = count + extra;
+	size_t made = (size_t)((int)count + extra);
 	for (size_t i = 0; i < made; i++) {
 		/* Per key: two keys with one key tag make two signatures. */
 		char mark[SIG_MARK_LEN + 1] = "stand-in";
@@ -685,12 +702,15 @@ static mxtrap_result_t fake_sign(void *ctx, void *query, const mxtrap_key_tag_t 
 	              now, fake.extra, mm) != KNOT_EOK) {
 		return MXTRAP_UNCHANGED_SIGN_FAILED;
 	}
-	if (fake.extra == 0) {
-		/* What the signer keeps (it keeps no wrong number of signatures). */
+	size_t made = fake_made(count);
+	if (made >= 1 && made <= count) {
+		/* What the signer keeps: from one signature to one per key, no
+		 * other number (sign-failed). */
 		fake.stored = true;
 		fake.stored_at = now;
 		memcpy(fake.stored_keys, fake.got_keys, count * sizeof(*fake.got_keys));
 		fake.stored_count = count;
+		fake.stored_made = made;
 	}
 	return MXTRAP_TRAPPED;
 }
@@ -701,8 +721,18 @@ static uint32_t fake_clock(void)
 }
 
 /*!
+ * The clock from which a set of fewer signatures than keys made at \a made_at
+ * is made again: PARTIAL_RENEW seconds later.
+ */
+static uint32_t partial_renew_at(uint32_t made_at)
+{
+	return made_at + PARTIAL_RENEW;
+}
+
+/*!
  * The kept signatures are by \a keys (in this order) and valid from now for
- * the margin plus \a ttl (every call of an input signs the same RRset).
+ * the margin plus \a ttl (every call of an input signs the same RRset); made
+ * by fewer keys than asked, for less than PARTIAL_RENEW seconds.
  */
 static bool stored_valid(const sigkey_t *keys, size_t count, uint32_t ttl)
 {
@@ -713,6 +743,10 @@ static bool stored_valid(const sigkey_t *keys, size_t count, uint32_t ttl)
 		if (keys[i].alg != fake.stored_keys[i].alg || keys[i].tag != fake.stored_keys[i].tag) {
 			return false;
 		}
+	}
+	if (fake.stored_made < fake.stored_count &&
+	    (int32_t)(fake.now - partial_renew_at(fake.stored_at)) >= 0) {
+		return false;
 	}
 	uint32_t inception = fake.stored_at - fake.inc_off;
 	uint32_t expiration = fake.stored_at + fake.exp_off;
@@ -1121,6 +1155,7 @@ typedef struct {
 	bool sign_reached;         /*!< The signer is asked (or its cache answers). */
 	bool cached;               /*!< The signer's cache answers. */
 	uint32_t signed_at;        /*!< The clock the signatures are made at. */
+	bool partial;              /*!< Fewer signatures than keys. */
 	knot_dname_storage_t covered_owner; /*!< Name the signatures are made for. */
 	knot_rdataset_t sigs;      /*!< The stand-in's signatures over the merged RRset (pool). */
 } expect_t;
@@ -1216,8 +1251,10 @@ static void signed_name(const knot_dname_t *owner, uint8_t labels, uint8_t *out)
 
 /*!
  * The signatures over the merged RRset: the kept ones while they are by the
- * zone's keys and valid for the margin plus the TTL, else the stand-in's answer for the zone's
- * keys: a reason, a wrong number of signatures (sign-failed) or one per key.
+ * zone's keys and valid for the margin plus the TTL (fewer than the keys: for
+ * less than PARTIAL_RENEW seconds), else the stand-in's answer for the zone's
+ * keys: a reason, no signature or more than keys (sign-failed), or from one
+ * to one per key.
  */
 static void model_signatures(const knot_rrset_t *mx, expect_t *e)
 {
@@ -1228,15 +1265,20 @@ static void model_signatures(const knot_rrset_t *mx, expect_t *e)
 		e->result = fake.reason;
 		return;
 	}
-	if (!e->cached && fake.extra != 0) {
+	size_t made = e->cached ? fake.stored_made : fake_made(e->zone_count);
+	if (made == 0 || made > e->zone_count) {
+		CHECK(!e->cached);
 		e->result = MXTRAP_UNCHANGED_SIGN_FAILED;
 		return;
 	}
 	e->signed_at = e->cached ? fake.stored_at : fake.now;
+	e->partial = made < e->zone_count;
 	knot_rrset_t sigs;
 	knot_rrset_init(&sigs, e->covered_owner, KNOT_RRTYPE_RRSIG, mx->rclass, mx->ttl);
 	CHECK(fake_sigs(&sigs, e->covered_owner, KNOT_RRTYPE_MX, mx->ttl, e->zone_keys,
-	                e->zone_count, e->signed_at, 0, &POOL_MM) == KNOT_EOK);
+	                e->zone_count, e->signed_at, (int)made - (int)e->zone_count,
+	                &POOL_MM) == KNOT_EOK);
+	CHECK(sigs.rrs.count == made);
 	e->sigs = sigs.rrs;
 	e->result = MXTRAP_TRAPPED;
 }
@@ -1643,6 +1685,7 @@ static void check_sig_over_mx(const knot_rdata_t *rd, const expect_t *e, const k
 	if (e->cached) {
 		CHECK((int32_t)(fake.now - inception) >= 0);
 		CHECK((int64_t)(int32_t)(expiration - fake.now) >= (int64_t)fake.margin + mx->ttl);
+		CHECK(!e->partial || (int32_t)(fake.now - partial_renew_at(e->signed_at)) < 0);
 	}
 	if (e->zone_labels <= name_sig_labels(mx->owner)) {
 		CHECK(rd->data[3] == name_sig_labels(e->covered_owner));
@@ -1706,7 +1749,8 @@ static void check_signed_trapped(const knot_pkt_t *pkt, const snap_t *s, const e
 	             mx_pos - KNOT_WIRE_OFFSET_NSCOUNT) == 0);
 
 	/* Every RRSIG over MX in ANSWER: the stand-in's, valid, the zone's labels;
-	 * one per key of the zone's RRSIG(MX). */
+	 * one per key of the zone's RRSIG(MX), or those the stand-in made: at
+	 * least one, each by a key it was given. */
 	size_t over_mx = 0;
 	sigkey_t sig_keys[MAX_ZONE_SIGS];
 	for (uint16_t i = e->index + 1; i < pkt->rrset_count; i++) {
@@ -1720,10 +1764,22 @@ static void check_signed_trapped(const knot_pkt_t *pkt, const snap_t *s, const e
 			rd = knot_rdataset_next((knot_rdata_t *)rd);
 		}
 	}
-	CHECK(over_mx == e->zone_count);
+	CHECK(over_mx == e->sigs.count);
+	CHECK(over_mx >= 1 && over_mx <= e->zone_count);
+	CHECK(e->partial == (over_mx < e->zone_count));
+	sigkey_t want_keys[MAX_ZONE_SIGS];
+	const knot_rdata_t *want = e->sigs.rdata;
+	for (uint16_t k = 0; k < e->sigs.count; k++) {
+		want_keys[k] = rrsig_key(want);
+		want = knot_rdataset_next((knot_rdata_t *)want);
+	}
 	for (size_t i = 0; i < e->zone_count; i++) {
-		CHECK(key_count(sig_keys, over_mx, e->zone_keys[i]) ==
-		      key_count(e->zone_keys, e->zone_count, e->zone_keys[i]));
+		size_t n = key_count(sig_keys, over_mx, e->zone_keys[i]);
+		CHECK(n == key_count(want_keys, e->sigs.count, e->zone_keys[i]));
+		CHECK(n <= key_count(e->zone_keys, e->zone_count, e->zone_keys[i]));
+		if (!e->partial) {
+			CHECK(n == key_count(e->zone_keys, e->zone_count, e->zone_keys[i]));
+		}
 	}
 
 	/* As a resolver reads it (when the packet's RRsets agreed with its wire). */

@@ -246,14 +246,14 @@ enum { R_KEY_MISSING, R_KEY_UNREADABLE, R_KEYSTORE_UNSUPPORTED, R_ALG_UNSUPPORTE
  * Signer section: flags, clock, margin, validity, the clock's advance before
  * the second call (U_ADVANCE), the input's keys.
  */
-static void seed_signer_keys(seed_t *s, uint8_t flags, uint8_t t, uint8_t u, uint32_t margin,
-                             uint32_t expire, uint32_t advance, const uint8_t *algs,
-                             const uint16_t *tags, int count)
+static void seed_signer_clock(seed_t *s, uint8_t flags, uint8_t t, uint8_t u, uint32_t now,
+                              uint32_t margin, uint32_t expire, uint32_t advance,
+                              const uint8_t *algs, const uint16_t *tags, int count)
 {
 	put8(&s->b, flags | count << 4);
 	put8(&s->b, t);
 	put8(&s->b, u);
-	put32(&s->b, NOW);
+	put32(&s->b, now);
 	put32(&s->b, margin);
 	put32(&s->b, expire);
 	put32(&s->b, 5400);  /* inception: 90 minutes ago, as Knot's signing context */
@@ -264,6 +264,14 @@ static void seed_signer_keys(seed_t *s, uint8_t flags, uint8_t t, uint8_t u, uin
 		put8(&s->b, algs != NULL ? algs[i] : 13);
 		put16(&s->b, tags[i]);
 	}
+}
+
+/*! The same at the clock NOW. */
+static void seed_signer_keys(seed_t *s, uint8_t flags, uint8_t t, uint8_t u, uint32_t margin,
+                             uint32_t expire, uint32_t advance, const uint8_t *algs,
+                             const uint16_t *tags, int count)
+{
+	seed_signer_clock(s, flags, t, u, NOW, margin, expire, advance, algs, tags, count);
 }
 
 /*! The same with keys of algorithm 13, the clock standing still. */
@@ -650,7 +658,9 @@ int main(int argc, char *argv[])
 		seed_write(&s, REASONS[i].name);
 	}
 
-	/* "Trapped" with a signature too few or too many: sign-failed. */
+	/* "Trapped" with a signature too few (one of two keys left out, as one the
+	 * zone does not publish: trapped with the other one's, cached) or too many
+	 * (sign-failed). */
 	for (int more = 0; more < 2; more++) {
 		apex_msg(&m, APEX_MX);
 		seed_conf(&s, C_BACKUP, 99, 0);
@@ -663,6 +673,67 @@ int main(int argc, char *argv[])
 		seed_rrsig_key(&s, H_MX, 1);
 		seed_write(&s, more ? "signed-one-signature-more" : "signed-one-signature-fewer");
 	}
+
+	/* One signature of two, the second call 9 s later (from the cache) or 10 s
+	 * later (signed again: the left-out key may be published by now); the
+	 * same at the clock's wrap (10 s later is 0 there: see partial_renew_at()
+	 * in fuzz_core.c). */
+	static const struct {
+		const char *name;
+		uint32_t now;
+		uint32_t advance;
+	} PARTIAL[] = {
+		{ "signed-fewer-cached-9s", NOW, 9 },
+		{ "signed-fewer-renewed-10s", NOW, 10 },
+		{ "signed-fewer-wrap-cached-9s", UINT32_MAX - 9, 9 },
+		{ "signed-fewer-wrap-10s", UINT32_MAX - 9, 10 },
+	};
+	for (size_t i = 0; i < sizeof(PARTIAL) / sizeof(*PARTIAL); i++) {
+		apex_msg(&m, APEX_MX);
+		seed_conf(&s, C_BACKUP, 99, 0);
+		seed_pkt(&s, F_MERGE | F_HEAP, 0, 1232, 0, 0, &m);
+		seed_signer_clock(&s, S_SIGNED | S_WRONG_COUNT, 0, U_ADVANCE, PARTIAL[i].now, 3600,
+		                  14 * DAY, PARTIAL[i].advance, TWO_ALGS, TWO_KEYS, 2);
+		seed_rrsig_sets(&s, 1);
+		seed_rrsig_set(&s, G_OWNER_MX, 2);
+		seed_rrsig_key(&s, H_MX, 0);
+		seed_rrsig_key(&s, H_MX, 1);
+		seed_write(&s, PARTIAL[i].name);
+	}
+
+	/* Two signatures of three keys, a key rollover 5 s later: signed again. */
+	static const uint16_t THREE_KEYS[] = { 1111, 2222, 3333 };
+	static const uint8_t THREE_ALGS[] = { 13, 15, 13 };
+	apex_msg(&m, APEX_MX);
+	seed_conf(&s, C_BACKUP, 99, 0);
+	seed_pkt(&s, F_MERGE | F_FREE | F_HEAP, 0, 1232, 0, 0, &m);
+	seed_signer_keys(&s, S_SIGNED | S_WRONG_COUNT, 0, U_ADVANCE | U_ROLLOVER, 3600, 14 * DAY,
+	                 5, THREE_ALGS, THREE_KEYS, 3);
+	seed_rrsig_sets(&s, 1);
+	seed_rrsig_set(&s, G_OWNER_MX, 3);
+	seed_rrsig_key(&s, H_MX, 2);
+	seed_rrsig_key(&s, H_MX, 0);
+	seed_rrsig_key(&s, H_MX, 1);
+	seed_write(&s, "signed-fewer-of-three-rollover");
+
+	/* One signature fewer than one key: none, sign-failed, nothing cached. */
+	apex_msg(&m, APEX_MX);
+	seed_conf(&s, C_BACKUP, 99, 0);
+	seed_pkt(&s, F_MERGE | F_HEAP | F_FREE, 0, 1232, 0, 0, &m);
+	seed_signer(&s, S_SIGNED | S_WRONG_COUNT, 0, 3600, 14 * DAY, KEY, 1);
+	seed_rrsig_mx(&s);
+	seed_write(&s, "signed-no-signature");
+
+	/* One signature of two, valid for less than margin + TTL: never from the cache. */
+	apex_msg(&m, APEX_MX);
+	seed_conf(&s, C_BACKUP, 99, 0);
+	seed_pkt(&s, F_MERGE, 0, 1232, 0, 0, &m);
+	seed_signer(&s, S_SIGNED | S_WRONG_COUNT, 0, 3600, 3600 + 3600 - 1, TWO_KEYS, 2);
+	seed_rrsig_sets(&s, 1);
+	seed_rrsig_set(&s, G_OWNER_MX, 2);
+	seed_rrsig_key(&s, H_MX, 0);
+	seed_rrsig_key(&s, H_MX, 1);
+	seed_write(&s, "signed-fewer-short-lived");
 
 	/* The zone's RRSIG(MX) cut to 10 octets in the packet. */
 	apex_msg(&m, APEX_MX);

@@ -429,11 +429,16 @@ START_TEST(sign_canonical_owner)
 }
 END_TEST
 
-/* A key tag the DNSKEY set does not have (or with another algorithm): key-missing. */
+/*
+ * A key tag the DNSKEY set does not have (or with another algorithm), its
+ * file in the key store all the same (an algorithm rollover signs with a key
+ * before it is published and after it is withdrawn): never signed with. With
+ * a published key: that key's RRSIG only; alone: key-missing.
+ */
 START_TEST(key_not_in_dnskey_set)
 {
-	const test_key_t *keys[] = { &ecdsa, &ed25519 };
-	mxtrap_keystore_t *ks = keystore_in(store_dir(keys, 2));
+	const test_key_t *keys[] = { &ecdsa, &ed25519, &ecdsa2 };
+	mxtrap_keystore_t *ks = keystore_in(store_dir(keys, 3));
 	knot_rrset_t *dnskeys = dnskeys_of(keys, 1);  /* ECDSA only. */
 	knot_rrset_t *mx = mx_rrset(ZONE, MX_RECORDS);
 	knot_rrset_t rrsigs;
@@ -450,12 +455,104 @@ START_TEST(key_not_in_dnskey_set)
 	                 MXTRAP_UNCHANGED_KEY_MISSING);
 	ck_assert_uint_eq(rrsigs.rrs.count, 0);
 
-	/* One of two missing: nothing signed, not even by the other one. */
-	mxtrap_key_tag_t two[] = { tag_of(&ecdsa), absent };
-	ck_assert_int_eq(sign(ks, dnskeys, two, 2, mx, NOW, &rrsigs),
+	/* Only unpublished keys (the same algorithm too): key-missing, nothing appended. */
+	mxtrap_key_tag_t unpublished[] = { absent, other_alg, tag_of(&ecdsa2) };
+	ck_assert_int_eq(sign(ks, dnskeys, unpublished, 3, mx, NOW, &rrsigs),
 	                 MXTRAP_UNCHANGED_KEY_MISSING);
 	ck_assert_uint_eq(rrsigs.rrs.count, 0);
+	tag = 0;
+	ck_assert_str_eq(mxtrap_keystore_failed_key(ks, &tag), "");
+	ck_assert_uint_eq(tag, ed25519.tag);
+
+	/* A published key and an unpublished one, in either order: one RRSIG, by
+	 * the published key, and it verifies. */
+	mxtrap_key_tag_t two[] = { tag_of(&ecdsa), absent };
+	ck_assert_int_eq(sign(ks, dnskeys, two, 2, mx, NOW, &rrsigs), MXTRAP_TRAPPED);
+	ck_assert_uint_eq(rrsigs.rrs.count, 1);
+	assert_signed_by(&rrsigs, mx, &ecdsa, NOW, 2);
+	mxtrap_key_tag_t swapped[] = { tag_of(&ecdsa2), tag_of(&ecdsa) };
+	ck_assert_int_eq(sign(ks, dnskeys, swapped, 2, mx, NOW + 1, &rrsigs), MXTRAP_TRAPPED);
+	ck_assert_uint_eq(rrsigs.rrs.count, 1);
+	assert_signed_by(&rrsigs, mx, &ecdsa, NOW + 1, 2);
 	ck_assert_int_eq(sign(ks, dnskeys, two, 1, mx, NOW, &rrsigs), MXTRAP_TRAPPED);
+	ck_assert_uint_eq(rrsigs.rrs.count, 1);
+	assert_signed_by(&rrsigs, mx, &ecdsa, NOW, 2);
+
+	/* Published later (the rollover goes on): both sign. */
+	const test_key_t *both[] = { &ecdsa, &ed25519 };
+	ck_assert_int_eq(sign(ks, dnskeys_of(both, 2), two, 2, mx, NOW + 2, &rrsigs),
+	                 MXTRAP_TRAPPED);
+	ck_assert_uint_eq(rrsigs.rrs.count, 2);
+	assert_signed_by(&rrsigs, mx, &ecdsa, NOW + 2, 2);
+	assert_signed_by(&rrsigs, mx, &ed25519, NOW + 2, 2);
+	/* Withdrawn again: the other one only. */
+	const test_key_t *after[] = { &ed25519 };
+	ck_assert_int_eq(sign(ks, dnskeys_of(after, 1), two, 2, mx, NOW + 3, &rrsigs),
+	                 MXTRAP_TRAPPED);
+	ck_assert_uint_eq(rrsigs.rrs.count, 1);
+	assert_signed_by(&rrsigs, mx, &ed25519, NOW + 3, 2);
+	mxtrap_keystore_free(ks);
+}
+END_TEST
+
+/*
+ * A published key that cannot be used fails the whole set with its reason,
+ * however usable the others are, published or not: nothing appended.
+ */
+START_TEST(published_key_unusable)
+{
+	/* ecdsa2's file is missing, ed25519's is garbage. */
+	const test_key_t *files[] = { &ecdsa };
+	const char *dir = store_dir(files, 1);
+	static const char garbage[] = "-----BEGIN PRIVATE KEY-----\nnot base64 at all!\n"
+	                              "-----END PRIVATE KEY-----\n";
+	char pem[PATH_MAX];
+	pem_path(pem, dir, ed25519.id);
+	FILE *f = fopen(pem, "wb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(garbage, 1, sizeof(garbage) - 1, f), sizeof(garbage) - 1);
+	ck_assert_int_eq(fclose(f), 0);
+	mxtrap_keystore_t *ks = keystore_in(dir);
+	knot_rrset_t *mx = mx_rrset(ZONE, MX_RECORDS);
+	knot_rrset_t rrsigs;
+	uint16_t tag = 0;
+
+	const test_key_t *published[] = { &ecdsa, &ecdsa2 };
+	knot_rrset_t *dnskeys = dnskeys_of(published, 2);
+	mxtrap_key_tag_t usable_first[] = { tag_of(&ecdsa), tag_of(&ecdsa2) };
+	ck_assert_int_eq(sign(ks, dnskeys, usable_first, 2, mx, NOW, &rrsigs),
+	                 MXTRAP_UNCHANGED_KEY_MISSING);
+	ck_assert_uint_eq(rrsigs.rrs.count, 0);
+	ck_assert_str_eq(mxtrap_keystore_failed_key(ks, &tag), ecdsa2.id);
+	ck_assert_uint_eq(tag, ecdsa2.tag);
+	/* Looked for again after MXTRAP_KEY_RETRY, the missing key first. */
+	uint32_t later = NOW + MXTRAP_KEY_RETRY;
+	mxtrap_key_tag_t missing_first[] = { tag_of(&ecdsa2), tag_of(&ecdsa) };
+	ck_assert_int_eq(sign(ks, dnskeys, missing_first, 2, mx, later, &rrsigs),
+	                 MXTRAP_UNCHANGED_KEY_MISSING);
+	ck_assert_uint_eq(rrsigs.rrs.count, 0);
+	ck_assert_str_eq(mxtrap_keystore_failed_key(ks, &tag), ecdsa2.id);
+	ck_assert_uint_eq(tag, ecdsa2.tag);
+	/* With an unpublished key as well (ed25519 is not in this DNSKEY set). */
+	mxtrap_key_tag_t three[] = { tag_of(&ed25519), tag_of(&ecdsa), tag_of(&ecdsa2) };
+	ck_assert_int_eq(sign(ks, dnskeys, three, 3, mx, later, &rrsigs),
+	                 MXTRAP_UNCHANGED_KEY_MISSING);
+	ck_assert_uint_eq(rrsigs.rrs.count, 0);
+	mxtrap_keystore_failed_key(ks, &tag);
+	ck_assert_uint_eq(tag, ecdsa2.tag);
+	/* The usable key alone still signs. */
+	ck_assert_int_eq(sign(ks, dnskeys, usable_first, 1, mx, later, &rrsigs), MXTRAP_TRAPPED);
+	ck_assert_uint_eq(rrsigs.rrs.count, 1);
+	assert_signed_by(&rrsigs, mx, &ecdsa, later, 2);
+
+	/* Published with an unreadable file: key-unreadable, nothing appended. */
+	const test_key_t *with_garbage[] = { &ecdsa, &ed25519 };
+	mxtrap_key_tag_t unreadable[] = { tag_of(&ecdsa), tag_of(&ed25519) };
+	ck_assert_int_eq(sign(ks, dnskeys_of(with_garbage, 2), unreadable, 2, mx, NOW, &rrsigs),
+	                 MXTRAP_UNCHANGED_KEY_UNREADABLE);
+	ck_assert_uint_eq(rrsigs.rrs.count, 0);
+	ck_assert_str_eq(mxtrap_keystore_failed_key(ks, &tag), ed25519.id);
+	ck_assert_uint_eq(tag, ed25519.tag);
 	mxtrap_keystore_free(ks);
 }
 END_TEST
@@ -758,6 +855,7 @@ int main(void)
 	tcase_add_test(tc, sign_wildcard);
 	tcase_add_test(tc, sign_canonical_owner);
 	tcase_add_test(tc, key_not_in_dnskey_set);
+	tcase_add_test(tc, published_key_unusable);
 	tcase_add_test(tc, key_file_removed_retry);
 	tcase_add_test(tc, key_file_garbage);
 	tcase_add_test(tc, key_file_of_another_key);

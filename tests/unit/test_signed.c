@@ -39,7 +39,7 @@ static struct {
 	uint32_t now;                 /* The signer's clock. */
 	uint32_t valid_for;           /* Signatures expire at now + valid_for. */
 	mxtrap_result_t result;       /* Returned instead of signing, unless TRAPPED. */
-	int extra;                    /* Signatures made beyond one per key (-1: one fewer). */
+	int extra;                    /* Signatures beyond one per key (< 0: last keys left out). */
 	int calls;
 	/* The last call's arguments. */
 	void *query;
@@ -93,9 +93,10 @@ static mxtrap_result_t fake_sign(void *ctx, void *query, const mxtrap_key_tag_t 
 	if (fake.result != MXTRAP_TRAPPED) {
 		return fake.result;
 	}
-	size_t made = count + fake.extra;
+	size_t made = (size_t)((int)count + fake.extra);
 	for (size_t i = 0; i < made; i++) {
-		/* The extra one: another signature by the last key. */
+		/* The extra one: another signature by the last key. Fewer: the
+		 * last keys left out, as keys the zone does not publish. */
 		mxtrap_key_tag_t key = keys[i < count ? i : count - 1];
 		put_rrsig(rrsigs, covered->owner, covered->type, covered->ttl, key,
 		          now - INCEPTION_AGO - (i >= count), now + fake.valid_for, mm);
@@ -515,12 +516,13 @@ START_TEST(sign_reasons)
 }
 END_TEST
 
-/* TRAPPED with a signature missing or one too many: sign-failed, the answer left alone. */
+/* TRAPPED with no signature or one too many: sign-failed, the answer left alone. */
 START_TEST(wrong_signature_count)
 {
 	static const mxtrap_key_tag_t two[] = { { ALG, 1111 }, { ALG2, 3333 } };
-	fake.extra = -1;
+	fake.extra = -1;   /* One key, none made. */
 	assert_unchanged(ZONE_KEY, 1, signer, MXTRAP_UNCHANGED_SIGN_FAILED);
+	fake.extra = -2;   /* Two keys, none made. */
 	assert_unchanged(two, 2, signer, MXTRAP_UNCHANGED_SIGN_FAILED);
 	fake.extra = 1;
 	assert_unchanged(ZONE_KEY, 1, signer, MXTRAP_UNCHANGED_SIGN_FAILED);
@@ -530,6 +532,111 @@ START_TEST(wrong_signature_count)
 	fake.extra = 0;
 	ck_assert_int_eq(apply_at(NOW, NOW), MXTRAP_SIG_FRESH);
 	ck_assert_int_eq(fake.calls, 5);
+	answer_t a;
+	mxtrap_sig_source_t source;
+	signed_answer(&a, "example.com.", "example.com.", 2, two, 2, 65535);
+	ck_assert_int_eq(apply(&a, &source), MXTRAP_TRAPPED);
+	ck_assert_int_eq(source, MXTRAP_SIG_FRESH);
+	ck_assert_int_eq(fake.calls, 6);
+	assert_answer_sigs(a.pkt, two, 2, NOW);
+	answer_free(&a);
+}
+END_TEST
+
+/*!
+ * Applies to a fresh answer whose RRSIG(MX) is by \a keys at clock \a now:
+ * trapped, with exactly the signatures of the first \a made keys of its
+ * RRSIG(MX) (in RDATA order, as the signing function is given them: the
+ * stand-in leaves out the last ones), made at \a signed_at; returns their
+ * source.
+ */
+static mxtrap_sig_source_t apply_keys_at(const mxtrap_key_tag_t *keys, size_t count, size_t made,
+                                         uint32_t now, uint32_t signed_at)
+{
+	fake.now = now;
+	answer_t a;
+	mxtrap_sig_source_t source = MXTRAP_SIG_NONE;
+	signed_answer(&a, "example.com.", "example.com.", 2, keys, count, 65535);
+	int calls = fake.calls;
+	ck_assert_int_eq(apply(&a, &source), MXTRAP_TRAPPED);
+	ck_assert_int_eq(fake.calls, calls + (source == MXTRAP_SIG_FRESH));
+	assert_answer_sigs(a.pkt, a.zone_keys, made, signed_at);
+	knot_pkt_t *p = reparse(a.pkt);
+	/* 3 MX records, then the RRSIGs: nothing else, nothing twice. */
+	ck_assert_uint_eq(knot_pkt_section(p, KNOT_ANSWER)->count, 3 + made);
+	knot_pkt_free(p);
+	ck_assert_uint_eq(a.pkt->rr[0].rrs.count, 3);
+	if (source == MXTRAP_SIG_FRESH) {
+		/* Asked for every key, whatever it signed with. */
+		assert_sign_keys(&a);
+		ck_assert_uint_eq(fake.sign_now, now);
+	}
+	answer_free(&a);
+	return source;
+}
+
+/*
+ * TRAPPED with fewer signatures than keys (at least one; keys the zone does
+ * not publish are left out): served with those, from the cache for
+ * PARTIAL_RENEW (10) seconds only, then signed again; a full set then is
+ * cached as long as it is valid for margin + TTL.
+ */
+START_TEST(fewer_signatures_renewed)
+{
+	static const mxtrap_key_tag_t two[] = { { ALG, 1111 }, { ALG2, 3333 } };
+	fake.extra = -1;
+	ck_assert_int_eq(apply_keys_at(two, 2, 1, NOW, NOW), MXTRAP_SIG_FRESH);
+	ck_assert_int_eq(fake.calls, 1);
+	ck_assert_int_eq(apply_keys_at(two, 2, 1, NOW, NOW), MXTRAP_SIG_CACHE);
+	ck_assert_int_eq(apply_keys_at(two, 2, 1, NOW + 9, NOW), MXTRAP_SIG_CACHE);
+	ck_assert_int_eq(fake.calls, 1);
+	/* 10 s later: signed again, still one key left out: 10 s more. */
+	ck_assert_int_eq(apply_keys_at(two, 2, 1, NOW + 10, NOW + 10), MXTRAP_SIG_FRESH);
+	ck_assert_int_eq(fake.calls, 2);
+	ck_assert_int_eq(apply_keys_at(two, 2, 1, NOW + 19, NOW + 10), MXTRAP_SIG_CACHE);
+	ck_assert_int_eq(fake.calls, 2);
+	/* The other key published: the full set replaces the partial one... */
+	fake.extra = 0;
+	ck_assert_int_eq(apply_keys_at(two, 2, 2, NOW + 20, NOW + 20), MXTRAP_SIG_FRESH);
+	ck_assert_int_eq(fake.calls, 3);
+	/* ... and is served for as long as it is valid for margin + TTL. */
+	ck_assert_int_eq(apply_keys_at(two, 2, 2, NOW + 31, NOW + 20), MXTRAP_SIG_CACHE);
+	uint32_t last_good = NOW + 20 + LIFETIME - MARGIN - TTL;
+	ck_assert_int_eq(apply_keys_at(two, 2, 2, last_good, NOW + 20), MXTRAP_SIG_CACHE);
+	ck_assert_int_eq(fake.calls, 3);
+	ck_assert_int_eq(apply_keys_at(two, 2, 2, last_good + 1, last_good + 1), MXTRAP_SIG_FRESH);
+	ck_assert_int_eq(fake.calls, 4);
+}
+END_TEST
+
+/* Three keys, two signatures: the same; the set is not the one for other keys. */
+START_TEST(fewer_signatures_of_three)
+{
+	static const mxtrap_key_tag_t three[] = { { ALG, 1111 }, { ALG2, 3333 }, { ALG, 2222 } };
+	fake.extra = -1;
+	ck_assert_int_eq(apply_keys_at(three, 3, 2, NOW, NOW), MXTRAP_SIG_FRESH);
+	ck_assert_int_eq(apply_keys_at(three, 3, 2, NOW + 5, NOW), MXTRAP_SIG_CACHE);
+	/* Two of the three keys asked: another cache entry, a full set of two. */
+	fake.extra = 0;
+	ck_assert_int_eq(apply_keys_at(three, 2, 2, NOW + 5, NOW + 5), MXTRAP_SIG_FRESH);
+	ck_assert_int_eq(fake.calls, 2);
+	fake.extra = -2;  /* One of three. */
+	ck_assert_int_eq(apply_keys_at(three, 3, 1, NOW + 10, NOW + 10), MXTRAP_SIG_FRESH);
+	ck_assert_int_eq(apply_keys_at(three, 3, 1, NOW + 19, NOW + 10), MXTRAP_SIG_CACHE);
+	ck_assert_int_eq(apply_keys_at(three, 3, 1, NOW + 20, NOW + 20), MXTRAP_SIG_FRESH);
+	ck_assert_int_eq(fake.calls, 4);
+}
+END_TEST
+
+/* Fewer signatures, too short-lived for margin + TTL: never from the cache. */
+START_TEST(fewer_signatures_short_lived)
+{
+	static const mxtrap_key_tag_t two[] = { { ALG, 1111 }, { ALG2, 3333 } };
+	fake.extra = -1;
+	fake.valid_for = MARGIN + TTL - 1;
+	ck_assert_int_eq(apply_keys_at(two, 2, 1, NOW, NOW), MXTRAP_SIG_FRESH);
+	ck_assert_int_eq(apply_keys_at(two, 2, 1, NOW, NOW), MXTRAP_SIG_FRESH);
+	ck_assert_int_eq(fake.calls, 2);
 }
 END_TEST
 
@@ -586,6 +693,9 @@ int main(void)
 	tcase_add_test(tc, short_lived_not_cached);
 	tcase_add_test(tc, sign_reasons);
 	tcase_add_test(tc, wrong_signature_count);
+	tcase_add_test(tc, fewer_signatures_renewed);
+	tcase_add_test(tc, fewer_signatures_of_three);
+	tcase_add_test(tc, fewer_signatures_short_lived);
 	tcase_add_test(tc, no_signer);
 	tcase_add_test(tc, too_large_truncates);
 	tcase_add_test(tc, signer_args);
