@@ -53,7 +53,7 @@ TOOL_OPTIONAL=(knot-keymgr)
 suites=("$@")
 [ ${#suites[@]} -gt 0 ] || suites=(trixie sid)
 
-read -r -a meson_suites <<<"${MXTRAP_MATRIX_SUITES:-unit integration}"
+read -r -a meson_suites <<<"${MXTRAP_MATRIX_SUITES:-unit integration dnssec}"
 [ ${#meson_suites[@]} -gt 0 ] || { echo "matrix: MXTRAP_MATRIX_SUITES is empty" >&2; exit 1; }
 image_tag=
 extra=()
