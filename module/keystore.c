@@ -1,10 +1,4 @@
-/*  Copyright (C) 2026 knot-mxtrap authors
-
-    This program is free software: you can redistribute it and/or modify
-    it under the terms of the GNU General Public License as published by
-    the Free Software Foundation, either version 3 of the License, or
-    (at your option) any later version.
- */
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +12,7 @@
 #include <libdnssec/keytag.h>
 #include <libdnssec/sign.h>
 
-#include "keystore.h"
+#include "mxtrap/keystore.h"
 
 /*! Knot's signature inception: 90 minutes in the past (RRSIG_INCEPT_IN_PAST). */
 #define INCEPTION_OFFSET	(90 * 60)
@@ -33,7 +27,7 @@ typedef struct {
 	dnssec_binary_t dnskey;     /*!< DNSKEY RDATA, the key's identity. */
 	dnssec_key_t *key;          /*!< With its private key; NULL if not usable. */
 	dnssec_sign_ctx_t *sign;    /*!< Signing context of the key. */
-	mxtrap_result_t failure;    /*!< Why not usable. */
+	mxtrap_reason_t failure;    /*!< Why not usable. */
 	uint32_t retry_at;          /*!< When to look for it again. */
 	uint64_t used;              /*!< Last use, in uses of the store. */
 	char id[80];                /*!< Key ID (hex), once known. */
@@ -113,13 +107,15 @@ const char *mxtrap_keystore_failed_key(const mxtrap_keystore_t *ks, uint16_t *ta
 }
 
 /*! Reads the private key from the first key store directory that has its file. */
-static mxtrap_result_t read_private(mxtrap_keystore_t *ks, dnssec_key_t *key, const char *id)
+static bool read_private(mxtrap_keystore_t *ks, dnssec_key_t *key, const char *id,
+                         mxtrap_reason_t *why)
 {
 	for (size_t i = 0; i < ks->dir_count; i++) {
 		dnssec_keystore_t *store = NULL;
 		int ret = dnssec_keystore_init_pkcs8(&store);
 		if (ret != DNSSEC_EOK) {
-			return MXTRAP_UNCHANGED_SIGN_FAILED;
+			*why = MXTRAP_SIGN_FAILED;
+			return false;
 		}
 		/* Open, never init: that would create the directory. */
 		ret = dnssec_keystore_open(store, ks->dirs[i]);
@@ -129,13 +125,15 @@ static mxtrap_result_t read_private(mxtrap_keystore_t *ks, dnssec_key_t *key, co
 		}
 		dnssec_keystore_deinit(store);
 		if (ret == DNSSEC_EOK) {
-			return MXTRAP_TRAPPED;
+			return true;
 		}
 		if (ret != DNSSEC_ENOENT && ret != DNSSEC_NOT_FOUND) {
-			return MXTRAP_UNCHANGED_KEY_UNREADABLE;
+			*why = MXTRAP_KEY_UNREADABLE;
+			return false;
 		}
 	}
-	return ks->pkcs11 ? MXTRAP_UNCHANGED_KEYSTORE_UNSUPPORTED : MXTRAP_UNCHANGED_KEY_MISSING;
+	*why = ks->pkcs11 ? MXTRAP_KEYSTORE_UNSUPPORTED : MXTRAP_KEY_MISSING;
+	return false;
 }
 
 /*!
@@ -159,31 +157,33 @@ static bool matches_dnskey(dnssec_sign_ctx_t *sign)
 }
 
 /*! Makes a DNSKEY usable for signing: public key, private key, signing context. */
-static mxtrap_result_t key_load(mxtrap_keystore_t *ks, zone_key_t *zk)
+static bool key_load(mxtrap_keystore_t *ks, zone_key_t *zk, mxtrap_reason_t *why)
 {
 	uint8_t alg = zk->dnskey.data[DNSKEY_ALG_OFFSET];
 	if (!dnssec_algorithm_key_support(alg)) {
-		return MXTRAP_UNCHANGED_ALG_UNSUPPORTED;
-	}
-	if (dnssec_key_new(&zk->key) != DNSSEC_EOK) {
-		return MXTRAP_UNCHANGED_SIGN_FAILED;
+		*why = MXTRAP_ALG_UNSUPPORTED;
+		return false;
 	}
 	char *id = NULL;
-	if (dnssec_key_set_rdata(zk->key, &zk->dnskey) != DNSSEC_EOK ||
+	if (dnssec_key_new(&zk->key) != DNSSEC_EOK ||
+	    dnssec_key_set_rdata(zk->key, &zk->dnskey) != DNSSEC_EOK ||
 	    dnssec_key_set_dname(zk->key, ks->zone) != DNSSEC_EOK ||
 	    dnssec_key_get_keyid(zk->key, &id) != DNSSEC_EOK) {
-		return MXTRAP_UNCHANGED_SIGN_FAILED; /* A malformed DNSKEY. */
+		*why = MXTRAP_SIGN_FAILED; /* No memory, or a malformed DNSKEY. */
+		return false;
 	}
 	snprintf(zk->id, sizeof(zk->id), "%s", id);
-	mxtrap_result_t result = read_private(ks, zk->key, id);
+	bool usable = read_private(ks, zk->key, id, why);
 	free(id);
-	if (result == MXTRAP_TRAPPED && dnssec_sign_new(&zk->sign, zk->key) != DNSSEC_EOK) {
-		result = MXTRAP_UNCHANGED_ALG_UNSUPPORTED;
+	if (usable && dnssec_sign_new(&zk->sign, zk->key) != DNSSEC_EOK) {
+		*why = MXTRAP_ALG_UNSUPPORTED;
+		return false;
 	}
-	if (result == MXTRAP_TRAPPED && !matches_dnskey(zk->sign)) {
-		result = MXTRAP_UNCHANGED_KEY_UNREADABLE;
+	if (usable && !matches_dnskey(zk->sign)) {
+		*why = MXTRAP_KEY_UNREADABLE;
+		return false;
 	}
-	return result;
+	return usable;
 }
 
 /*!
@@ -216,43 +216,43 @@ static zone_key_t *key_slot(mxtrap_keystore_t *ks, const knot_rdata_t *rdata)
 }
 
 /*! A DNSKEY of the zone as a key to sign with, read if not yet (or again if due). */
-static mxtrap_result_t key_get(mxtrap_keystore_t *ks, const knot_rdata_t *rdata,
-                               uint32_t now, zone_key_t **out)
+static bool key_get(mxtrap_keystore_t *ks, const knot_rdata_t *rdata, uint32_t now,
+                    zone_key_t **out, mxtrap_reason_t *why)
 {
 	zone_key_t *zk = key_slot(ks, rdata);
 	if (zk == NULL) {
-		return MXTRAP_UNCHANGED_SIGN_FAILED;
+		*why = MXTRAP_SIGN_FAILED;
+		return false;
 	}
 	zk->used = ++ks->uses;
 	if (zk->key == NULL || zk->sign == NULL) {
-		if (zk->retry_at != 0 && (int32_t)(now - zk->retry_at) < 0) {
-			memcpy(ks->failed_id, zk->id, sizeof(ks->failed_id));
-			return zk->failure;
-		}
-		key_clear(zk);
-		zk->failure = key_load(ks, zk);
-		memcpy(ks->failed_id, zk->id, sizeof(ks->failed_id));
-		if (zk->failure != MXTRAP_TRAPPED) {
+		if (zk->retry_at == 0 || (int32_t)(now - zk->retry_at) >= 0) {
+			key_clear(zk);
+			if (key_load(ks, zk, &zk->failure)) {
+				*out = zk;
+				return true;
+			}
 			key_clear(zk);
 			zk->retry_at = now + MXTRAP_KEY_RETRY;
 			zk->retry_at += (zk->retry_at == 0);
-			return zk->failure;
 		}
+		memcpy(ks->failed_id, zk->id, sizeof(ks->failed_id));
+		*why = zk->failure;
+		return false;
 	}
 	*out = zk;
-	return MXTRAP_TRAPPED;
+	return true;
 }
 
 /*!
  * The zone's key with this algorithm and tag (a tag may be shared: the first
  * usable); \a published tells whether the DNSKEY set has such a key at all.
  */
-static mxtrap_result_t key_find(mxtrap_keystore_t *ks, const knot_rdataset_t *dnskeys,
-                                mxtrap_key_tag_t want, uint32_t now, zone_key_t **out,
-                                bool *published)
+static bool key_find(mxtrap_keystore_t *ks, const knot_rdataset_t *dnskeys,
+                     mxtrap_key_tag_t want, uint32_t now, zone_key_t **out,
+                     bool *published, mxtrap_reason_t *why)
 {
 	*published = false;
-	mxtrap_result_t result = MXTRAP_UNCHANGED_KEY_MISSING;
 	const knot_rdata_t *rdata = dnskeys->rdata;
 	for (uint16_t i = 0; i < dnskeys->count; i++, rdata = knot_rdataset_next((knot_rdata_t *)rdata)) {
 		dnssec_binary_t bin = { .size = rdata->len, .data = (uint8_t *)rdata->data };
@@ -264,16 +264,15 @@ static mxtrap_result_t key_find(mxtrap_keystore_t *ks, const knot_rdataset_t *dn
 		*published = true;
 		ks->failed_tag = want.tag;
 		ks->failed_id[0] = '\0';
-		result = key_get(ks, rdata, now, out);
-		if (result == MXTRAP_TRAPPED) {
-			break;
+		if (key_get(ks, rdata, now, out, why)) {
+			return true;
 		}
 	}
-	return result;
+	return false;
 }
 
 /*! One RRSIG over \a wire (the RRset in canonical form) with a key, as Knot writes it. */
-static mxtrap_result_t sign_one(mxtrap_keystore_t *ks, zone_key_t *zk,
+static bool sign_one(mxtrap_keystore_t *ks, zone_key_t *zk,
                                 const knot_rrset_t *covered, const dnssec_binary_t *wire,
                                 uint32_t now, knot_rrset_t *rrsigs, knot_mm_t *mm)
 {
@@ -296,7 +295,7 @@ static mxtrap_result_t sign_one(mxtrap_keystore_t *ks, zone_key_t *zk,
 	    dnssec_sign_add(zk->sign, &self) != DNSSEC_EOK ||
 	    dnssec_sign_add(zk->sign, wire) != DNSSEC_EOK ||
 	    dnssec_sign_write(zk->sign, DNSSEC_SIGN_NORMAL, &signature) != DNSSEC_EOK) {
-		return MXTRAP_UNCHANGED_SIGN_FAILED;
+		return false;
 	}
 
 	size_t size = self.size + signature.size;
@@ -309,21 +308,18 @@ static mxtrap_result_t sign_one(mxtrap_keystore_t *ks, zone_key_t *zk,
 	}
 	free(rdata);
 	dnssec_binary_free(&signature);
-	return ret == KNOT_EOK ? MXTRAP_TRAPPED : MXTRAP_UNCHANGED_SIGN_FAILED;
+	return ret == KNOT_EOK;
 }
 
-mxtrap_result_t mxtrap_keystore_sign(mxtrap_keystore_t *ks,
-                                     const knot_rdataset_t *dnskeys,
-                                     const mxtrap_key_tag_t *keys, size_t count,
-                                     const knot_rrset_t *covered, uint32_t now,
-                                     knot_rrset_t *rrsigs, knot_mm_t *mm)
+bool mxtrap_keystore_sign(mxtrap_keystore_t *ks, const knot_rdataset_t *dnskeys,
+                          const mxtrap_key_tag_t *keys, size_t count,
+                          const knot_rrset_t *covered, uint32_t now,
+                          knot_rrset_t *rrsigs, knot_mm_t *mm, mxtrap_reason_t *why)
 {
-	if (ks == NULL || dnskeys == NULL || keys == NULL || covered == NULL || rrsigs == NULL) {
-		return MXTRAP_UNCHANGED_SIGN_FAILED;
-	}
-
-	if (count == 0 || count > MXTRAP_MAX_SIGS) {
-		return MXTRAP_UNCHANGED_SIGN_FAILED;
+	*why = MXTRAP_SIGN_FAILED;
+	if (ks == NULL || dnskeys == NULL || keys == NULL || covered == NULL || rrsigs == NULL ||
+	    count == 0 || count > MXTRAP_MAX_SIGS) {
+		return false;
 	}
 	/* Keys the zone does not publish (yet, or any more: an algorithm rollover
 	 * signs before and after it publishes) sign nothing a validator can check. */
@@ -331,18 +327,17 @@ mxtrap_result_t mxtrap_keystore_sign(mxtrap_keystore_t *ks,
 	size_t used = 0;
 	for (size_t i = 0; i < count; i++) {
 		bool published;
-		mxtrap_result_t result = key_find(ks, dnskeys, keys[i], now, &zone_keys[used],
-		                                  &published);
-		if (result == MXTRAP_TRAPPED) {
+		if (key_find(ks, dnskeys, keys[i], now, &zone_keys[used], &published, why)) {
 			used++;
 		} else if (published) {
-			return result;
+			return false;
 		}
 	}
 	if (used == 0) {
 		ks->failed_tag = keys[0].tag;
 		ks->failed_id[0] = '\0';
-		return MXTRAP_UNCHANGED_KEY_MISSING;
+		*why = MXTRAP_KEY_MISSING;
+		return false;
 	}
 
 	/* The canonical form (RFC 4034 6.2): names in the zone are lower-case
@@ -354,14 +349,17 @@ mxtrap_result_t mxtrap_keystore_sign(mxtrap_keystore_t *ks,
 	canonical.owner = owner;
 	uint8_t *wire = malloc(KNOT_WIRE_MAX_PKTSIZE);
 	if (wire == NULL) {
-		return MXTRAP_UNCHANGED_SIGN_FAILED;
+		return false;
 	}
 	int written = knot_rrset_to_wire(&canonical, wire, KNOT_WIRE_MAX_PKTSIZE, NULL);
-	mxtrap_result_t result = written > 0 ? MXTRAP_TRAPPED : MXTRAP_UNCHANGED_SIGN_FAILED;
+	bool ok = written > 0;
 	dnssec_binary_t data = { .size = written, .data = wire };
-	for (size_t i = 0; i < used && result == MXTRAP_TRAPPED; i++) {
-		result = sign_one(ks, zone_keys[i], &canonical, &data, now, rrsigs, mm);
+	for (size_t i = 0; i < used && ok; i++) {
+		ok = sign_one(ks, zone_keys[i], &canonical, &data, now, rrsigs, mm);
 	}
 	free(wire);
-	return result;
+	if (!ok) {
+		knot_rdataset_clear(&rrsigs->rrs, mm);
+	}
+	return ok;
 }

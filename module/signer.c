@@ -1,10 +1,4 @@
-/*  Copyright (C) 2026 knot-mxtrap authors
-
-    This program is free software: you can redistribute it and/or modify
-    it under the terms of the GNU General Public License as published by
-    the Free Software Foundation, either version 3 of the License, or
-    (at your option) any later version.
- */
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 
 /*
  * Signature cache in front of a signing function that is not safe to call
@@ -21,8 +15,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "mm.h"
-#include "mxtrap.h"
+#include "mxtrap/mm.h"
+#include "mxtrap/signer.h"
 
 typedef struct {
 	uint64_t hash;
@@ -196,15 +190,40 @@ static void store(slot_t *slot, uint64_t hash, const uint8_t *key, size_t key_le
 	free(old);
 }
 
-mxtrap_result_t mxtrap_signer_get(mxtrap_signer_t *signer, const knot_rrset_t *covered,
-                                  const mxtrap_key_tag_t *keys, size_t count, void *query,
-                                  knot_rdataset_t *sigs, knot_mm_t *mm,
-                                  mxtrap_sig_source_t *source)
+/*! Signs now and keeps the signatures in the slot (under the signing lock). */
+static bool sign(mxtrap_signer_t *signer, slot_t *slot, uint64_t hash, const uint8_t *key,
+                 size_t key_len, const knot_rrset_t *covered, const mxtrap_key_tag_t *keys,
+                 size_t count, void *query, uint32_t now, knot_rdataset_t *sigs,
+                 knot_mm_t *mm, mxtrap_sig_source_t *source, mxtrap_reason_t *why)
+{
+	knot_rrset_t rrsigs;
+	knot_rrset_init(&rrsigs, covered->owner, KNOT_RRTYPE_RRSIG, covered->rclass, covered->ttl);
+	if (!signer->sign(signer->sign_ctx, query, keys, count, covered, now, &rrsigs, mm, why)) {
+		knot_rdataset_clear(&rrsigs.rrs, mm);
+		return false;
+	}
+	if (rrsigs.rrs.count == 0 || rrsigs.rrs.count > count) {
+		knot_rdataset_clear(&rrsigs.rrs, mm);
+		*why = MXTRAP_SIGN_FAILED;
+		return false;
+	}
+	/* Keys left out now may be published soon (algorithm rollover). */
+	store(slot, hash, key, key_len, &rrsigs.rrs, now, rrsigs.rrs.count < count);
+	*sigs = rrsigs.rrs;
+	*source = MXTRAP_SIG_FRESH;
+	return true;
+}
+
+bool mxtrap_signer_get(mxtrap_signer_t *signer, const knot_rrset_t *covered,
+                       const mxtrap_key_tag_t *keys, size_t count, void *query,
+                       knot_rdataset_t *sigs, knot_mm_t *mm,
+                       mxtrap_sig_source_t *source, mxtrap_reason_t *why)
 {
 	size_t key_len;
 	uint8_t *key = make_key(covered, keys, count, mm, &key_len);
 	if (key == NULL) {
-		return MXTRAP_UNCHANGED_SIGN_FAILED;
+		*why = MXTRAP_SIGN_FAILED;
+		return false;
 	}
 	uint64_t hash = key_hash(key, key_len);
 	slot_t *slot = &signer->slots[hash & signer->slot_mask];
@@ -212,34 +231,15 @@ mxtrap_result_t mxtrap_signer_get(mxtrap_signer_t *signer, const knot_rrset_t *c
 	int64_t needed = (int64_t)signer->margin + covered->ttl;
 
 	*source = MXTRAP_SIG_CACHE;
-	mxtrap_result_t result = MXTRAP_TRAPPED;
-	if (lookup(slot, hash, key, key_len, now, needed, sigs, mm)) {
-		goto done;
+	bool found = lookup(slot, hash, key, key_len, now, needed, sigs, mm);
+	if (!found) {
+		/* One signature at a time: the signing function is not thread-safe. */
+		pthread_mutex_lock(&signer->sign_lock);
+		found = lookup(slot, hash, key, key_len, now, needed, sigs, mm) ||
+		        sign(signer, slot, hash, key, key_len, covered, keys, count, query, now,
+		             sigs, mm, source, why);
+		pthread_mutex_unlock(&signer->sign_lock);
 	}
-
-	/* One signature at a time: the signing function is not thread-safe. */
-	pthread_mutex_lock(&signer->sign_lock);
-	if (!lookup(slot, hash, key, key_len, now, needed, sigs, mm)) {
-		knot_rrset_t rrsigs;
-		knot_rrset_init(&rrsigs, covered->owner, KNOT_RRTYPE_RRSIG, covered->rclass,
-		                covered->ttl);
-		result = signer->sign(signer->sign_ctx, query, keys, count, covered, now,
-		                      &rrsigs, mm);
-		if (result == MXTRAP_TRAPPED && (rrsigs.rrs.count == 0 || rrsigs.rrs.count > count)) {
-			result = MXTRAP_UNCHANGED_SIGN_FAILED;
-		}
-		if (result == MXTRAP_TRAPPED) {
-			/* Keys left out now may be published soon (algorithm rollover). */
-			store(slot, hash, key, key_len, &rrsigs.rrs, now, rrsigs.rrs.count < count);
-			*sigs = rrsigs.rrs;
-			*source = MXTRAP_SIG_FRESH;
-		} else {
-			knot_rdataset_clear(&rrsigs.rrs, mm);
-			*source = MXTRAP_SIG_NONE;
-		}
-	}
-	pthread_mutex_unlock(&signer->sign_lock);
-done:
 	mm_put(mm, key);
-	return result;
+	return found;
 }

@@ -1,10 +1,4 @@
-/*  Copyright (C) 2026 knot-mxtrap authors
-
-    This program is free software: you can redistribute it and/or modify
-    it under the terms of the GNU General Public License as published by
-    the Free Software Foundation, either version 3 of the License, or
-    (at your option) any later version.
- */
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 
 /*!
  * \file
@@ -16,7 +10,7 @@
  * (algorithm, key tag), the DNSKEY gives the key ID, the key store holds
  * <directory>/<key ID>.pem. A key is read once and kept; a key that could not
  * be read is tried again only after MXTRAP_KEY_RETRY seconds. Not thread-safe:
- * the signer (include/mxtrap.h) calls it under its signing lock.
+ * the signer (include/mxtrap/signer.h) calls it under its signing lock.
  */
 
 #pragma once
@@ -27,7 +21,7 @@
 
 #include <libknot/libknot.h>
 
-#include "mxtrap.h"
+#include "mxtrap/signer.h"
 
 /*! Seconds before a key that could not be used is looked for again. */
 #define MXTRAP_KEY_RETRY	10
@@ -44,7 +38,7 @@ typedef struct mxtrap_keystore mxtrap_keystore_t;
  * \param dir_count Their number (0 if the zone has no PEM key store).
  * \param pkcs11    The zone also has a key store without key files
  *                  (PKCS#11): keys missing from the directories are
- *                  reported as MXTRAP_UNCHANGED_KEYSTORE_UNSUPPORTED.
+ *                  reported as MXTRAP_KEYSTORE_UNSUPPORTED.
  * \param lifetime  Signature lifetime in seconds (the policy's rrsig-lifetime).
  *
  * \return Key store, NULL on bad arguments or no memory.
@@ -60,7 +54,7 @@ void mxtrap_keystore_free(mxtrap_keystore_t *keystore);
  *
  * Keys not in \a dnskeys are left out (an algorithm rollover signs before it
  * publishes and after it withdraws a key: no validator can check those
- * signatures); if none is left: MXTRAP_UNCHANGED_KEY_MISSING.
+ * signatures); if none is left: MXTRAP_KEY_MISSING.
  *
  * \param keystore  Key store.
  * \param dnskeys   The zone's DNSKEY RRset (RDATA).
@@ -71,14 +65,14 @@ void mxtrap_keystore_free(mxtrap_keystore_t *keystore);
  *                  the lifetime, as Knot signs.
  * \param rrsigs    RRSIG RRset to append to (owner, class and TTL set).
  * \param mm        Memory context for the RDATA.
+ * \param why       Output: why the RRset cannot be signed.
  *
- * \return MXTRAP_TRAPPED, or why the RRset cannot be signed.
+ * \return True if signed (nothing appended otherwise).
  */
-mxtrap_result_t mxtrap_keystore_sign(mxtrap_keystore_t *keystore,
-                                     const knot_rdataset_t *dnskeys,
-                                     const mxtrap_key_tag_t *keys, size_t count,
-                                     const knot_rrset_t *covered, uint32_t now,
-                                     knot_rrset_t *rrsigs, knot_mm_t *mm);
+bool mxtrap_keystore_sign(mxtrap_keystore_t *keystore, const knot_rdataset_t *dnskeys,
+                          const mxtrap_key_tag_t *keys, size_t count,
+                          const knot_rrset_t *covered, uint32_t now,
+                          knot_rrset_t *rrsigs, knot_mm_t *mm, mxtrap_reason_t *why);
 
 /*!
  * \brief The key ID and tag of the key that made the last failure, for a log line.

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+
+/*!
+ * \file
+ *
+ * \brief The differences between the supported Knot versions (3.2, 3.4, 3.5).
+ *
+ * The one place that looks at the Knot version; what changed in Knot's APIs
+ * is told in NEWS. tests/matrix.sh builds and tests against each version.
+ */
+
+#pragma once
+
+#include <libknot/libknot.h>
+#include <libknot/version.h>
+
+/*! Knot major.minor.0 as KNOT_VERSION_HEX encodes it. */
+#define MXTRAP_KNOT_VERSION(major, minor)	(((major) << 16) | ((minor) << 8))
+
+/*!
+ * \brief The label after \a lp in an uncompressed name (not in a packet).
+ *
+ * \a lp must not be the root label. (Knot 3.4 made knot_wire_next_label()
+ * require a packet.)
+ */
+static inline const knot_dname_t *mxtrap_dname_next_label(const knot_dname_t *lp)
+{
+#if KNOT_VERSION_HEX >= MXTRAP_KNOT_VERSION(3, 4)
+	return knot_dname_next_label(lp);
+#else
+	return knot_wire_next_label(lp, NULL);
+#endif
+}
+
+/* The knotd glue: module ABIs 400 (Knot 3.2), 500 (3.3, untested) and 600
+ * (3.4, 3.5). A new ABI may change the packet as knotd leaves it after the
+ * ANSWER stage: review it, run tests/matrix.sh, then add it here. */
+#ifdef KNOTD_MOD_ABI_VERSION
+#if KNOTD_MOD_ABI_VERSION != 400 && KNOTD_MOD_ABI_VERSION != 500 && \
+    KNOTD_MOD_ABI_VERSION != 600
+#error "knotd module ABI not known to mod-mxtrap: see include/mxtrap/compat.h"
+#endif
+#endif
