@@ -1,31 +1,44 @@
 #!/usr/bin/env bash
-# Sets up a fresh Debian machine (as root) and runs every test suite.
+# Sets up a fresh Debian machine (as root) and runs every test suite: what CI
+# runs. Each job prints its own verdict; the closing line counts the meson
+# tests of this run from meson's JSON logs (build and build-asan), e.g.
+# "meson: 14 passed, 0 failed". Exit status: non-zero if any job failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=tests/lib/common.sh
+source tests/lib/common.sh   # meson_results
 
 bash tests/setup.sh
+rm -f build/meson-logs/testlog*.json build-asan/meson-logs/testlog*.json
 
-status=0
-# The DNSSEC suite (unbound validating) runs once, in the sanitizer job below.
-meson test -C build --print-errorlogs --num-processes 1 --no-suite dnssec || status=$?
+failed_jobs=()
+# job NAME CMD...: runs CMD, reports its verdict and time.
+job() {
+	local name=$1 t0=$SECONDS rc=0
+	shift
+	"$@" || rc=$?
+	echo "run-all: $name: $([ "$rc" = 0 ] && echo OK || echo "FAILED (exit status $rc)"), $((SECONDS - t0)) s"
+	[ "$rc" = 0 ] || failed_jobs+=("$name")
+}
 
+# The DNSSEC suite (unbound validating) runs once, in the sanitizer job.
+job meson meson test -C build --print-errorlogs --num-processes 1 --no-suite dnssec
 # Knot 3.4 (trixie) and 3.5 (sid): build, unit and integration suites in
 # minimal chroots; then the Debian package, built and installed in a fresh
 # bookworm chroot and used by its knotd.
-bash tests/matrix.sh || status=$?
-bash tests/package/test_deb.sh || status=$?
+job matrix bash tests/matrix.sh
+job package bash tests/package/test_deb.sh
+# Reliability: the ASan+UBSan build (the module inside knotd via LD_PRELOAD),
+# a bounded libFuzzer run on the core, a bounded mixed-load soak.
+job sanitize bash tests/sanitize.sh
+job fuzz bash tests/fuzz/run.sh 60
+job soak bash tests/soak/soak.sh 60
 
-# Reliability jobs: ASan+UBSan build (module inside knotd via LD_PRELOAD),
-# a bounded libFuzzer run on the core, and a bounded mixed-load soak.
-bash tests/sanitize.sh || status=$?
-bash tests/fuzz/run.sh 60 || status=$?
-bash tests/soak/soak.sh 60 || status=$?
-
-# One closing line for humans and CI: meson test programs passed/failed
-# (the jobs above print their own verdicts and set the exit status).
-summary=build/meson-logs/testlog.txt
-passed=$(grep -c '^result: *exit status 0$' "$summary" || true)
-failed=$(grep -c '^result: ' "$summary" || true)
-failed=$((failed - passed))
+logs=()
+for f in build/meson-logs/testlog*.json build-asan/meson-logs/testlog*.json; do
+	[ ! -f "$f" ] || logs+=("$f")
+done
+read -r passed failed < <(meson_results "${logs[@]}")
+[ ${#failed_jobs[@]} = 0 ] || echo "run-all: failed jobs: ${failed_jobs[*]}"
 echo "meson: $passed passed, $failed failed"
-exit "$status"
+[ ${#failed_jobs[@]} = 0 ] && [ "$failed" = 0 ]

@@ -4,9 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Build: gcc ... check; servers and clients: knot ... unbound; the test
+# scripts: python3 (meson's results), procps, util-linux (taskset);
+# fuzzing: clang; valgrind (callgrind); chroots and the package: debootstrap ...
 PACKAGES=(gcc libc6-dev pkg-config meson ninja-build check
-          knot knot-dnsutils libknot-dev
-          clang libclang-rt-14-dev valgrind dnsperf procps util-linux unbound
+          knot knot-dnsutils libknot-dev dnsperf unbound
+          python3 procps util-linux
+          clang libclang-rt-14-dev valgrind
           debootstrap debhelper dpkg-dev lintian)
 
 missing=()

@@ -23,8 +23,7 @@
 #   worker, log to a file) under valgrind --tool=callgrind, started afresh;
 #   tests/bench/udp_sender sends exactly N identical queries over UDP on
 #   loopback, one at a time, and checks every answer (ID, NOERROR, record
-#   count); then `knotc stop` stops knotd cleanly and callgrind writes its
-#   files. Readiness is polled with knotc (control socket), never with DNS
+#   count); then SIGTERM stops knotd cleanly and callgrind writes its files. Readiness is polled with knotc (control socket), never with DNS
 #   queries, so the UDP worker handles exactly N queries.
 # - Noise exclusion: callgrind runs with --separate-threads=yes and only the
 #   UDP worker's thread is counted (the one thread whose profile calls
@@ -43,10 +42,10 @@
 #   default lifetimes; tests/bench/common.sh), only mxtrap and hand-edited
 #   (the trap written in, signed with the zone) are compared, on DO queries
 #   (EDNS 1232) for the apex MX. Each variant is first started natively on an
-#   empty key store, `knotc reload`ed (mod-mxtrap has no keys on that first
-#   start) and checked with kdig (trap, one RRSIG(MX)) and the module's
-#   counters (signatures fresh, then cached); every measured run starts from a
-#   copy of its databases, so knotd starts signed and the module with keys.
+#   empty key store (no reload: the module reads the keys knotd makes) and
+#   checked with kdig (trap, one RRSIG(MX)) and the module's counters
+#   (signatures fresh, then cached); every measured run starts from a copy of
+#   its databases, so knotd starts with the zone signed.
 #   In each run the first answer is signed by the module, the others take the
 #   signature from its cache (checked with the counters); the subtraction
 #   leaves the warm-cache cost. Goal: hand-edited / mxtrap >= 0.90 (the
@@ -78,9 +77,9 @@ if [ "$N1" -lt 1 ] || [ "$N2" -le "$N1" ] || [ "$RUNS" -lt 1 ] || [ "$EDNS" -gt 
 	exit 2
 fi
 
-bash tests/setup.sh
 source tests/bench/common.sh
-bench_build
+bench_init tests/bench/mxtrapempty.so tests/bench/udp_sender
+knotd_start_secs=120 knotd_stop_secs=120   # under valgrind
 
 echo
 echo "=== mod-mxtrap callgrind benchmark: instructions per query (UDP worker thread) ==="
@@ -93,8 +92,6 @@ echo "queries:   build/tests/bench/udp_sender 127.0.0.1 PORT QNAME QTYPE N $EDNS
 echo "figure:    (Ir(N2) - Ir(N1)) / (N2 - N1), $RUNS runs each; spread = max - min over the runs"
 echo "build:     $(bench_build_info)"
 echo
-
-bench_tmp_init
 
 VARIANTS=(mxtrap hand-edited empty-mod no-module)
 KINDS=(mx-affected mx-unaffected a)
@@ -111,11 +108,13 @@ fi
 #
 run_one() {
 	local variant=$1 kind=$2 n=$3
-	local dir="$BENCH_TMP/run.$variant.$kind.$n.$4"
+	local dir="$tmp/run.$variant.$kind.$n.$4"
 	mkdir -p "$dir"
-	bench_launch "$dir" "$variant" 600 "" valgrind --tool=callgrind --separate-threads=yes \
-		--vgdb=no --callgrind-out-file="$dir/cg.out.%p" --log-file="$dir/valgrind.log" || return 1
-	local port=$BENCH_PORT pid=$BENCH_KNOTD_PID
+	knotd_wrapper=(valgrind --tool=callgrind --separate-threads=yes --vgdb=no
+	               --callgrind-out-file="$dir/cg.out.%p" --log-file="$dir/valgrind.log")
+	bench_launch "$dir" "$variant"
+	knotd_wrapper=()
+	local port=$BENCH_PORT pid=$knotd_pid
 
 	local qname qtype want
 	read -r qname qtype <<<"$(bench_query "$kind")"
@@ -134,7 +133,7 @@ run_one() {
 	if [ "$variant" = mxtrap ]; then
 		bench_check_counters "$dir" "$kind" "$n" || return 1
 	fi
-	bench_stop_knotd "$dir" || return 1
+	bench_stop "$dir" "$pid"
 
 	local files
 	files=$(grep -l 'recvmmsg' "$dir/cg.out.$pid"-* 2>/dev/null || true)

@@ -73,42 +73,28 @@ for v in N RUNS UDP_W TCP_W BG_W TIMEOUT; do
 	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "scale.sh: $v must be a positive number" >&2; exit 2; }
 done
 [ "$N" -le 999999 ] || { echo "scale.sh: at most 999999 zones" >&2; exit 2; }
+export PATH="$PATH:/usr/sbin:/sbin"
 for tool in knotd knotc kdig dnsperf ninja tail timeout; do
 	command -v "$tool" >/dev/null || { echo "scale.sh: $tool not found" >&2; exit 1; }
 done
 
-if [ ! -d build ]; then
-	echo "scale.sh: no ./build; run 'bash tests/setup.sh' first" >&2
-	exit 1
-fi
-if ! ninja -C build module/mxtrap.so tests/bench/mxtrapempty.so >/dev/null; then
-	echo "scale.sh: the build failed (ninja -C build)" >&2
-	exit 1
-fi
-if [ "$(meson configure build 2>/dev/null | awk '$1 == "sanitize" { print $2 }')" = true ]; then
-	echo "scale.sh: ./build has -Dsanitize=true; benchmark a normal build" >&2
-	exit 1
-fi
-MODULE=$root/build/module/mxtrap.so
-EMPTY_MODULE=$root/build/tests/bench/mxtrapempty.so
-for f in "$MODULE" "$EMPTY_MODULE"; do
-	[ -f "$f" ] || { echo "scale.sh: $f missing after the build" >&2; exit 1; }
-done
-VARIANTS=(no-module empty-module mod-mxtrap)
-
-# bench_tmp_init (EXIT trap stopping every knotd in BENCH_PIDS), bench_kill,
-# bench_forget_pid, bench_free_port, bench_answer.
+# The module and the baseline built in ./build (no tests/setup.sh), $tmp.
+BENCH_NO_SETUP=1
 # shellcheck source=tests/bench/common.sh
 source tests/bench/common.sh
-bench_tmp_init
-ZONES=$BENCH_TMP/zones
+bench_init module/mxtrap.so tests/bench/mxtrapempty.so
+knotd_start_secs=$TIMEOUT knotd_stop_secs=$TIMEOUT
+MODULE=$root/build/module/mxtrap.so
+EMPTY_MODULE=$root/build/tests/bench/mxtrapempty.so
+VARIANTS=(no-module empty-module mod-mxtrap)
+ZONES=$tmp/zones
 mkdir -p "$ZONES"
 
 #
 # Zones, the zone list of knot.conf and dnsperf's queries, once.
 #
 t=$EPOCHREALTIME
-awk -v n="$N" -v dir="$ZONES" -v conf="$BENCH_TMP/zones.conf" -v q="$BENCH_TMP/queries.txt" 'BEGIN {
+awk -v n="$N" -v dir="$ZONES" -v conf="$tmp/zones.conf" -v q="$tmp/queries.txt" 'BEGIN {
 	print "zone:" > conf
 	for (i = 1; i <= n; i++) {
 		z = sprintf("z%06d.scale.test", i)
@@ -146,7 +132,7 @@ write_conf() {
 		empty-module) printf '    module: mod-mxtrapempty\n';;
 		esac
 		printf '\n'
-		cat "$BENCH_TMP/zones.conf"
+		cat "$tmp/zones.conf"
 	} >"$dir/knot.conf"
 }
 
@@ -181,40 +167,28 @@ RESULTS=()
 declare -A LOGINFO
 run_one() {
 	local variant=$1 run=$2 dir port pid tailpid t0 t1 loaded last rc
-	dir=$BENCH_TMP/run$run-${variant%%-*}   # (not the module's name: the log greps for it)
-	for _ in 1 2 3; do   # another port if the chosen one was taken meanwhile
-		rm -rf "$dir"
-		mkdir -p "$dir"
-		port=$(bench_free_port) || exit 1
-		write_conf "$dir" "$variant" "$port"
-		mkfifo "$dir/log.fifo"
-		t0=$EPOCHREALTIME
-		knotd -c "$dir/knot.conf" >"$dir/knotd.out" 2>&1 &
-		pid=$!
-		BENCH_PIDS+=("$pid")
-		# Ends at EOF (knotd gone, --pid) or when killed below.
-		tail -n +1 -F -s 0.05 --pid="$pid" "$dir/knotd.log" >"$dir/log.fifo" 2>/dev/null &
-		tailpid=$!
-		BENCH_PIDS+=("$tailpid")
-		rc=0
-		timeout --foreground "$TIMEOUT" grep -m "$N" -F '] loaded, serial' <"$dir/log.fifo" >"$dir/loaded.txt" || rc=$?
-		case $rc in 130 | 143) exit "$rc" ;; esac   # interrupted (Ctrl-C): no diagnosis
-		bench_kill "$tailpid" || true   # (its kill -KILL fails when TERM sufficed)
-		bench_forget_pid "$tailpid"
-		loaded=$(wc -l <"$dir/loaded.txt")
-		if [ "$loaded" -eq "$N" ]; then
-			break
-		fi
-		if ! kill -0 "$pid" 2>/dev/null && grep -q 'cannot bind' "$dir/knotd.log" 2>/dev/null; then
-			wait "$pid" 2>/dev/null || true
-			bench_forget_pid "$pid"
-			echo "scale.sh: port $port taken, trying another" >&2
-			continue
-		fi
+	dir=$tmp/run$run-${variant%%-*}   # (not the module's name: the log greps for it)
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	take_ports port
+	write_conf "$dir" "$variant" "$port"
+	mkfifo "$dir/log.fifo"
+	t0=$EPOCHREALTIME
+	knotd_start "$dir/knot.conf" "$dir/knotd.out" || fail "$dir" "$variant: knotd did not start"
+	pid=$knotd_pid
+	# Ends at EOF (knotd gone, --pid) or when stopped below.
+	tail -n +1 -F -s 0.05 --pid="$pid" "$dir/knotd.log" >"$dir/log.fifo" 2>/dev/null &
+	tailpid=$!
+	spawned+=("$tailpid")
+	rc=0
+	timeout --foreground "$TIMEOUT" grep -m "$N" -F '] loaded, serial' <"$dir/log.fifo" >"$dir/loaded.txt" || rc=$?
+	case $rc in 130 | 143) exit "$rc" ;; esac   # interrupted (Ctrl-C): no diagnosis
+	stop_pid "$tailpid"
+	loaded=$(wc -l <"$dir/loaded.txt")
+	if [ "$loaded" -ne "$N" ]; then
 		[ "$rc" -ne 124 ] || fail "$dir" "$variant: $loaded of $N zones loaded after $TIMEOUT s (SCALE_TIMEOUT)"
 		fail "$dir" "$variant: $loaded of $N zones loaded, then knotd ended or the log stopped"
-	done
-	[ "$loaded" -eq "$N" ] || fail "$dir" "$variant: knotd could not bind a port in 3 attempts"
+	fi
 	# The N-th zone loaded must answer now (part of the time).
 	last=$(tail -n 1 "$dir/loaded.txt" | sed -n 's/.*\[\(z[0-9]*\.scale\.test\.\)\] loaded, serial.*/\1/p')
 	[ -n "$last" ] || fail "$dir" "cannot read the zone name in: $(tail -n 1 "$dir/loaded.txt")"
@@ -247,7 +221,7 @@ run_one() {
 		check_mx "$dir" "$variant" "$port" "$i"
 	done
 	local out completed noerror lost
-	out=$(dnsperf -s 127.0.0.1 -p "$port" -d "$BENCH_TMP/queries.txt" -n 1 -c 1 -q 20 -t 5 2>&1) ||
+	out=$(dnsperf -s 127.0.0.1 -p "$port" -d "$tmp/queries.txt" -n 1 -c 1 -q 20 -t 5 2>&1) ||
 		fail "$dir" "dnsperf failed: $out"
 	completed=$(awk '/Queries completed:/ { print $3 }' <<<"$out")
 	lost=$(awk '/Queries lost:/ { print $3 }' <<<"$out")
@@ -282,7 +256,7 @@ run_one() {
 			awk '{ printf "\n                %s", $0 }')
 	fi
 
-	bench_stop_knotd "$dir" "$pid" || exit 1
+	bench_stop "$dir" "$pid"
 	rm -rf "$dir"   # N-zone timers database, no longer needed
 }
 

@@ -36,10 +36,9 @@
 #   default lifetimes; tests/bench/common.sh), "hand-edited" being the zone
 #   with the trap written in, and only the apex MX is queried, with DO
 #   (dnsperf -D: EDNS size 4096, which knotd caps to its udp-max-payload,
-#   1232 by default). Both servers start on an empty key store; the mxtrap
-#   one is then `knotc reload`ed (mod-mxtrap has no keys on a first start)
-#   and both are checked with kdig (trap, one RRSIG(MX)) and the module's
-#   counters (signatures fresh, then cached). The answers must be equal but
+#   1232 by default). Both servers start on an empty key store (no reload:
+#   the module reads the keys knotd makes) and are checked with kdig (trap,
+#   one RRSIG(MX)) and the module's counters (signatures fresh, then cached). The answers must be equal but
 #   for the RRSIGs (other keys, other times). The warm-up run fills the
 #   module's signature cache; after the runs the counters must still show a
 #   single fresh signature. Goal: median >= 0.90, capacity and qps ratios
@@ -57,9 +56,8 @@ for v in DURATION PAIRS CLIENTS OUTSTANDING; do
 	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "throughput.sh: BENCH_$v must be a positive number" >&2; exit 2; }
 done
 
-bash tests/setup.sh
 source tests/bench/common.sh
-bench_build
+bench_init tests/bench/mxtrapempty.so tests/bench/udp_sender
 
 if [ "$(nproc)" -lt 2 ]; then
 	echo "throughput.sh: needs 2 CPUs (knotd on CPU 0, dnsperf on CPU 1), this machine has $(nproc)" >&2
@@ -68,8 +66,6 @@ fi
 for tool in dnsperf taskset kdig; do
 	command -v "$tool" >/dev/null || { echo "throughput.sh: $tool not found" >&2; exit 1; }
 done
-
-bench_tmp_init
 
 DNSPERF=(taskset -c 1 dnsperf -s 127.0.0.1 -l "$DURATION" -c "$CLIENTS" -q "$OUTSTANDING" -T 1)
 KINDS=(mx-affected mx-unaffected a)
@@ -101,14 +97,13 @@ echo
 # Both servers.
 #
 declare -A PID PORT DIR
-ports=""
+knotd_wrapper=(taskset -c 0)
 for variant in mxtrap hand-edited; do
-	DIR[$variant]=$BENCH_TMP/$variant
+	DIR[$variant]=$tmp/$variant
 	mkdir -p "${DIR[$variant]}"
-	bench_launch "${DIR[$variant]}" "$variant" 300 "$ports" taskset -c 0 || exit 1
+	bench_launch "${DIR[$variant]}" "$variant"
 	PORT[$variant]=$BENCH_PORT
-	PID[$variant]=$BENCH_KNOTD_PID
-	ports="$ports $BENCH_PORT"
+	PID[$variant]=$knotd_pid
 	if [ "$BENCH_DNSSEC" = 1 ]; then
 		bench_dnssec_arm "${DIR[$variant]}" "$variant" "$BENCH_PORT" || exit 1
 	fi
@@ -232,5 +227,5 @@ if [ "$BENCH_DNSSEC" = 1 ]; then
 fi
 
 for variant in mxtrap hand-edited; do
-	bench_stop_knotd "${DIR[$variant]}" "${PID[$variant]}" || exit 1
+	bench_stop "${DIR[$variant]}" "${PID[$variant]}"
 done

@@ -1,27 +1,31 @@
 # shellcheck shell=bash
-# Debian chroots for the package tests (tests/package/*.sh), as root: a
-# debootstrap --variant=minbase base per suite kept in a cache, fresh
-# throw-away copies of it, the /proc, /dev and /dev/pts mounts a chroot needs, and
-# commands and apt-get run inside. Source it after `set -euo pipefail` (and
-# after tests/lib/common.sh when you want its `note`).
+# Debian chroots for tests/package/test_deb.sh and tests/matrix.sh, as root:
+# cached images (a debootstrap --variant=minbase base per suite, images made
+# from a base), throw-away copies, the mounts a chroot needs, commands inside;
+# and copy_tree, the source tree without its build output. Source it after
+# `set -euo pipefail`.
 #
+#   copy_tree SRC DEST                  the source tree (see there)
 #   base=$(chroot_base bookworm)        cached base, made on first use
-#   dir=$(chroot_fresh bookworm "$tmp/root")  pristine copy (cp -a)
+#   img=$(chroot_image DIR STAMP MAKE [ARG...])   cached image made by MAKE
+#   chroot_copy "$img" "$tmp/root"      pristine copy of an image
+#   dir=$(chroot_fresh bookworm "$tmp/root")      pristine copy of the base
 #   chroot_mount "$dir"                 /proc, /dev (tmpfs), /dev/pts
 #   chroot_apt "$dir" install ./x.deb   apt-get -y, noninteractive, bounded
 #   chroot_run "$dir" 'knotd --version' bash -c inside, clean environment
 #   chroot_spawn LOG "$dir" knotd -c /etc/x.conf   a server, pid in chroot_spawned_pid
 #   chroot_cleanup                      from your EXIT trap (see below)
+#   chroot_remove DIR                   delete it, never through a mount
 #
 # Mounts: every directory given to chroot_mount is remembered; chroot_cleanup
 # kills the processes whose root is such a directory (only ones this script
-# started can have it), unmounts everything below it, deepest first, and
+# started can have it) and unmounts everything below it, deepest first; it
 # fails if /proc/mounts still lists anything there. chroot_mount installs
 # `trap chroot_cleanup EXIT` (and INT/TERM/HUP -> exit) when the script has
 # no EXIT trap yet; a script with its own EXIT trap must call chroot_cleanup
 # from it (after stopping its own processes), which chroot_mount checks.
-# Nothing is ever deleted below a mount: chroot_remove unmounts first and
-# uses rm --one-file-system.
+# Nothing is ever deleted below a mount (chroot_remove unmounts first and
+# uses rm --one-file-system).
 #
 # Environment:
 #   MXTRAP_CHROOT_CACHE   cache directory (/var/cache/knot-mxtrap-chroots)
@@ -29,94 +33,105 @@
 #                         /etc/apt/sources.list.d/*.sources or sources.list)
 #   MXTRAP_DEBOOTSTRAP_TIMEOUT, MXTRAP_APT_TIMEOUT   seconds (600, 300)
 
-chroot_cache_dir() { echo "${MXTRAP_CHROOT_CACHE:-/var/cache/knot-mxtrap-chroots}"; }
+# copy_tree SRC DEST: the source tree at SRC into DEST. In a git checkout
+# (SRC its top) the files git knows of: tracked and untracked, not ignored,
+# not deleted (no build directories; an uncommitted debian/ comes along).
+# Without git, or outside a checkout (a release tarball, a CI copy): every
+# file but .git and the build directories at the top (build*, builddir).
+copy_tree() {
+	local src=$1 dest=$2 top
+	mkdir -p "$dest"
+	top=$(git -C "$src" rev-parse --show-toplevel 2>/dev/null) || top=
+	if [ -n "$top" ] && [ "$top" = "$(cd "$src" && pwd -P)" ]; then
+		(cd "$src" && git ls-files -z -co --exclude-standard |
+			while IFS= read -r -d '' f; do
+				if [ -e "$f" ] || [ -L "$f" ]; then printf '%s\0' "$f"; fi
+			done | tar --null -T - -cf -) | tar -C "$dest" -xf -
+	else
+		tar -C "$src" --exclude='./build*' --exclude=./builddir --exclude=./.git -cf - . |
+			tar -C "$dest" -xf -
+	fi
+}
 
+chroot_cache_dir() { echo "${MXTRAP_CHROOT_CACHE:-/var/cache/knot-mxtrap-chroots}"; }
 # chroot_log MSG: progress on stderr (TAP output stays clean).
 chroot_log() { echo "chroot: $*" >&2; }
 
 # chroot_mirror: the host's Debian mirror, the first URI of a deb entry for a
 # plain suite (not -security or -updates), e.g. http://deb.debian.org/debian.
 chroot_mirror() {
-	if [ -n "${MXTRAP_MIRROR:-}" ]; then
-		echo "$MXTRAP_MIRROR"
-		return 0
-	fi
-	local m=
+	local m=${MXTRAP_MIRROR:-} files
 	shopt -s nullglob
-	local files=(/etc/apt/sources.list.d/*.sources)
+	files=(/etc/apt/sources.list.d/*.sources)
 	shopt -u nullglob
-	if [ ${#files[@]} -gt 0 ]; then
-		# deb822: one stanza per blank-line separated paragraph.
-		m=$(awk 'function flush() {
-				if (deb && plain && uri != "" && out == "") out = uri
-				deb = plain = 0; uri = ""
-			}
-			/^[ \t]*$/ { flush(); next }
-			tolower($1) == "types:" { for (i = 2; i <= NF; i++) if ($i == "deb") deb = 1 }
-			tolower($1) == "uris:" { uri = $2 }
-			tolower($1) == "suites:" { for (i = 2; i <= NF; i++) if ($i !~ /-/) plain = 1 }
-			END { flush(); print out }' "${files[@]}")
-	fi
-	if [ -z "$m" ] && [ -f /etc/apt/sources.list ]; then
+	# deb822: one stanza per blank-line separated paragraph.
+	[ -n "$m" ] || [ ${#files[@]} = 0 ] || m=$(awk 'function flush() {
+			if (deb && plain && uri != "" && out == "") out = uri
+			deb = plain = 0; uri = ""
+		}
+		/^[ \t]*$/ { flush(); next }
+		tolower($1) == "types:" { for (i = 2; i <= NF; i++) if ($i == "deb") deb = 1 }
+		tolower($1) == "uris:" { uri = $2 }
+		tolower($1) == "suites:" { for (i = 2; i <= NF; i++) if ($i !~ /-/) plain = 1 }
+		END { flush(); print out }' "${files[@]}")
+	[ -n "$m" ] || [ ! -f /etc/apt/sources.list ] ||
 		m=$(awk '$1 == "deb" && $0 !~ /\[/ && $3 !~ /-/ { print $2; exit }' /etc/apt/sources.list)
-	fi
 	[ -n "$m" ] || { chroot_log "no Debian mirror found in the host's apt sources"; return 1; }
 	echo "${m%/}"
 }
 
+# --- mounts ---------------------------------------------------------------------
+
 chroot_dirs=()
-chroot_std_path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 # chroot_mounts_under DIR: mount points at or below DIR, deepest first.
+# (/proc/mounts escapes blanks as \040; the chroot paths have none.)
 chroot_mounts_under() {
-	local dir
-	dir=$(realpath -m "$1")
-	# /proc/mounts escapes blanks as \040; the chroot paths have none.
-	awk -v d="$dir" '$2 == d || index($2, d "/") == 1 { print $2 }' /proc/mounts | sort -r
+	awk -v d="$(realpath -m "$1")" '$2 == d || index($2, d "/") == 1 { print $2 }' /proc/mounts | sort -r
 }
 
 # chroot_kill_procs DIR: KILL every process whose root directory is DIR.
 chroot_kill_procs() {
-	local dir pid root killed=
+	local dir pid killed=
 	dir=$(realpath -m "$1")
 	for pid in /proc/[0-9]*; do
-		root=$(readlink "$pid/root" 2>/dev/null) || continue
-		if [ "$root" = "$dir" ]; then
+		if [ "$(readlink "$pid/root" 2>/dev/null)" = "$dir" ]; then
 			kill -KILL "${pid#/proc/}" 2>/dev/null && killed+=" ${pid#/proc/}"
 		fi
 	done
-	[ -z "$killed" ] || chroot_log "killed processes left in $dir:$killed"
 	# Give the kernel a moment to release their files (/dev/null, ...).
-	[ -z "$killed" ] || sleep 0.2
+	[ -z "$killed" ] || { chroot_log "killed processes left in $dir:$killed"; sleep 0.2; }
 }
 
 # chroot_umount DIR: unmount everything at or below DIR; 1 if something stays.
 chroot_umount() {
-	local dir=$1 mp left
-	[ -d "$dir" ] || return 0
+	local mp left
 	for _ in 1 2 3; do
-		left=$(chroot_mounts_under "$dir")
+		left=$(chroot_mounts_under "$1")
 		[ -n "$left" ] || return 0
-		while read -r mp; do
-			umount "$mp" 2>/dev/null || true
-		done <<<"$left"
-		[ -z "$(chroot_mounts_under "$dir")" ] && return 0
+		while read -r mp; do umount "$mp" 2>/dev/null || true; done <<<"$left"
+		[ -n "$(chroot_mounts_under "$1")" ] || return 0
 		sleep 0.5
 	done
-	left=$(chroot_mounts_under "$dir")
-	chroot_log "still mounted below $dir: $(tr '\n' ' ' <<<"$left")"
+	chroot_log "still mounted below $1: $(chroot_mounts_under "$1" | tr '\n' ' ')"
 	return 1
 }
 
+# _chroot_traps: chroot_cleanup on EXIT, the usual signals -> exit.
+_chroot_traps() {
+	trap chroot_cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	trap 'exit 129' HUP
+}
 # _chroot_trap_cleans: the EXIT trap calls chroot_cleanup, itself or in a
 # function it names (trap cleanup EXIT, cleanup() { ...; chroot_cleanup; }).
 _chroot_trap_cleans() {
 	local cmd word
 	cmd=$(trap -p EXIT)
-	case $cmd in *chroot_cleanup*) return 0 ;; esac
-	cmd=${cmd#trap -- }
-	for word in $cmd; do
+	for word in ${cmd#trap -- }; do
 		word=${word//[\';]/}
+		[ "$word" = chroot_cleanup ] && return 0
 		declare -F "$word" >/dev/null && declare -f "$word" | grep -q chroot_cleanup && return 0
 	done
 	return 1
@@ -124,19 +139,16 @@ _chroot_trap_cleans() {
 
 # chroot_mount DIR: /proc, a /dev of its own and /dev/pts inside DIR. /dev
 # is a small tmpfs with the usual device nodes rather than a bind of the
-# host's: a mount left behind by a SIGKILLed run (meson's test timeout sends
-# SIGKILL 0.5 s after SIGTERM) then holds nothing of the host's, and a later
-# rm -rf of the directory cannot delete the host's device nodes. /dev/pts is
-# a new devpts instance for the same reason.
+# host's, and /dev/pts a new devpts instance: a mount left behind by a
+# SIGKILLed run (meson's test timeout sends SIGKILL 0.5 s after SIGTERM) then
+# holds nothing of the host's, and a later rm -rf cannot delete the host's
+# device nodes.
 chroot_mount() {
-	local dir
+	local dir node
 	dir=$(realpath "$1")
 	case " ${chroot_dirs[*]} " in *" $dir "*) ;; *) chroot_dirs+=("$dir");; esac
 	if [ -z "$(trap -p EXIT)" ]; then
-		trap chroot_cleanup EXIT
-		trap 'exit 130' INT
-		trap 'exit 143' TERM
-		trap 'exit 129' HUP
+		_chroot_traps
 	elif ! _chroot_trap_cleans; then
 		chroot_log "the EXIT trap does not call chroot_cleanup: not mounting"
 		return 1
@@ -148,12 +160,10 @@ chroot_mount() {
 	(
 		set -e
 		cd "$dir/dev"
-		mknod -m 666 null c 1 3
-		mknod -m 666 zero c 1 5
-		mknod -m 666 full c 1 7
-		mknod -m 666 random c 1 8
-		mknod -m 666 urandom c 1 9
-		mknod -m 666 tty c 5 0
+		for node in null:1:3 zero:1:5 full:1:7 random:1:8 urandom:1:9 tty:5:0; do
+			IFS=: read -r name major minor <<<"$node"
+			mknod -m 666 "$name" c "$major" "$minor"
+		done
 		ln -s /proc/self/fd fd
 		ln -s /proc/self/fd/0 stdin
 		ln -s /proc/self/fd/1 stdout
@@ -162,7 +172,7 @@ chroot_mount() {
 		mkdir -m 1777 shm
 		mkdir pts
 	) || { chroot_log "making device nodes in $dir/dev failed"; return 1; }
-	mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts "$dir/dev/pts" || return 1
+	mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts "$dir/dev/pts"
 }
 
 # chroot_cleanup: for every DIR given to chroot_mount: kill what runs in it,
@@ -178,41 +188,44 @@ chroot_cleanup() {
 
 # chroot_remove DIR: delete a chroot directory, never through a mount.
 chroot_remove() {
-	local dir=$1
-	[ -e "$dir" ] || return 0
-	chroot_kill_procs "$dir"
-	chroot_umount "$dir" || { chroot_log "not removing $dir: mounts left"; return 1; }
-	rm -rf --one-file-system "$dir"
+	[ -e "$1" ] || return 0
+	chroot_kill_procs "$1"
+	chroot_umount "$1" || { chroot_log "not removing $1: mounts left"; return 1; }
+	rm -rf --one-file-system "$1"
 }
 
-# chroot_run [-t SECS] DIR SCRIPT [ARG...]: bash -c SCRIPT inside DIR with a
-# clean environment (PATH, HOME, LANG, DEBIAN_FRONTEND and CHROOT_ENV, an
-# array of extra NAME=VALUE), under timeout when -t is given. Run in the
-# background (stdin kept) and waited for: bash runs a trap (TERM -> exit ->
-# cleanup) at once during `wait`, but only after a foreground command has
-# finished.
+# --- commands inside --------------------------------------------------------------
+
+# The clean environment of a command inside DIR: PATH, HOME, LANG,
+# DEBIAN_FRONTEND and CHROOT_ENV, an array of extra NAME=VALUE.
 CHROOT_ENV=()
+_chroot_env() {
+	_chroot_cmd=(chroot "$1" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+		HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "${CHROOT_ENV[@]}")
+}
+
+# chroot_run [-t SECS] DIR SCRIPT [ARG...]: bash -c SCRIPT inside DIR, under
+# timeout when -t is given. Run in the background (stdin kept) and waited for:
+# bash runs a trap (TERM -> exit -> cleanup) at once during `wait`, but only
+# after a foreground command has finished.
 chroot_run() {
 	local t=()
 	if [ "$1" = -t ]; then
 		t=(timeout --kill-after=10 "$2")
 		shift 2
 	fi
-	local dir=$1 script=$2
-	shift 2
-	"${t[@]}" chroot "$dir" /usr/bin/env -i PATH="$chroot_std_path" HOME=/root LANG=C.UTF-8 \
-		DEBIAN_FRONTEND=noninteractive "${CHROOT_ENV[@]}" /bin/bash -c "$script" bash "$@" <&0 &
+	_chroot_env "$1"
+	"${t[@]}" "${_chroot_cmd[@]}" /bin/bash -c "$2" bash "${@:3}" <&0 &
 	wait $!
 }
 
-# chroot_spawn LOG DIR CMD...: CMD inside DIR in the background, same clean
-# environment as chroot_run, output appended to LOG (a host path); its pid
-# (chroot execs env, env execs CMD: the program's own) in chroot_spawned_pid.
+# chroot_spawn LOG DIR CMD...: CMD inside DIR in the background, output
+# appended to LOG (a host path); its pid (chroot execs env, env execs CMD:
+# the program's own) in chroot_spawned_pid.
 chroot_spawn() {
-	local log=$1 dir=$2
-	shift 2
-	chroot "$dir" /usr/bin/env -i PATH="$chroot_std_path" HOME=/root LANG=C.UTF-8 \
-		"${CHROOT_ENV[@]}" "$@" >>"$log" 2>&1 &
+	local log=$1
+	_chroot_env "$2"
+	"${_chroot_cmd[@]}" "${@:3}" >>"$log" 2>&1 &
 	# shellcheck disable=SC2034 # for the caller
 	chroot_spawned_pid=$!
 }
@@ -220,112 +233,96 @@ chroot_spawn() {
 # chroot_apt DIR APT-GET-ARG...: apt-get -y inside DIR, no recommends,
 # bounded by MXTRAP_APT_TIMEOUT.
 chroot_apt() {
-	local dir=$1
-	shift
-	chroot_run -t "${MXTRAP_APT_TIMEOUT:-300}" "$dir" \
-		'apt-get -y -q -o Dpkg::Use-Pty=0 -o APT::Install-Recommends=false "$@"' "$@"
+	# shellcheck disable=SC2016 # the chroot's bash expands "$@"
+	chroot_run -t "${MXTRAP_APT_TIMEOUT:-300}" "$1" \
+		'apt-get -y -q -o Dpkg::Use-Pty=0 -o APT::Install-Recommends=false "$@"' "${@:2}"
 }
 
-# chroot_prepare DIR: what every chroot gets before apt runs in it (the
-# host's resolver).
-chroot_prepare() {
+# --- images ---------------------------------------------------------------------
+
+# _chroot_lock DIR [-s]: DIR's lock (DIR/../.NAME.lock) taken, exclusive or
+# shared (-s), fd in chroot_lock_fd; waits up to 15 min for another run.
+_chroot_lock() {
+	exec {chroot_lock_fd}>"$(dirname "$1")/.$(basename "$1").lock"
+	flock -w 900 ${2:+"$2"} "$chroot_lock_fd" && return 0
+	exec {chroot_lock_fd}>&-
+	chroot_log "timeout waiting for the lock on $1"
+	return 1
+}
+
+# chroot_image DIR STAMP MAKE [ARG...]: DIR, an image kept between runs, made
+# when missing or when DIR.stamp (none: empty) is not STAMP: `MAKE NEW ARG...`
+# fills a new directory NEW beside DIR (.NAME.new.*) in a subshell that may
+# chroot_mount it (unmounted after), its output in NEW.log; NEW becomes DIR
+# (and NEW.log DIR.log) once made, so a killed run leaves only NEW, removed on
+# the next try. Under DIR's lock: concurrent runs wait for each other.
+chroot_image() {
+	local dir=$1 stamp=$2 make=$3 new stale ok=1
+	shift 3
+	mkdir -p "$(dirname "$dir")"
+	_chroot_lock "$dir" || return 1
+	if [ ! -d "$dir" ] || [ "$(cat "$dir.stamp" 2>/dev/null)" != "$stamp" ]; then
+		for stale in "$(dirname "$dir")/.$(basename "$dir").new."*; do
+			[ -d "$stale" ] || { rm -f "$stale"; continue; }
+			chroot_remove "$stale" || { exec {chroot_lock_fd}>&-; return 1; }
+		done
+		new=$(mktemp -d "$(dirname "$dir")/.$(basename "$dir").new.XXXXXX")
+		chmod 755 "$new"
+		chroot_log "making $dir (log: $new.log)"
+		( chroot_dirs=(); _chroot_traps; "$make" "$new" "$@" ) >"$new.log" 2>&1 </dev/null || ok=
+		chroot_umount "$new" || ok=
+		if [ -n "$ok" ] && chroot_remove "$dir"; then
+			mv "$new" "$dir"
+			mv "$new.log" "$dir.log"
+			echo "$stamp" >"$dir.stamp"
+		else
+			chroot_log "making $dir failed:"
+			tail -n 20 "$new.log" >&2
+			chroot_remove "$new" || true
+			ok=
+		fi
+	fi
+	exec {chroot_lock_fd}>&-
+	[ -n "$ok" ] && echo "$dir"
+}
+
+# chroot_copy IMAGE DEST: a copy of IMAGE at DEST (new, or empty), with the
+# host's resolver, under IMAGE's lock (shared: no run remakes it meanwhile).
+chroot_copy() {
+	mkdir -p "$2"
+	[ -z "$(ls -A "$2")" ] || { chroot_log "$2 is not empty"; return 1; }
+	_chroot_lock "$1" -s || return 1
+	cp -a --reflink=auto "$1/." "$2/" || { exec {chroot_lock_fd}>&-; return 1; }
+	exec {chroot_lock_fd}>&-
+	cp -L /etc/resolv.conf "$2/etc/resolv.conf" 2>/dev/null || true
+}
+
+# _chroot_make_base NEW SUITE: debootstrap --variant=minbase, apt set up for
+# the tests (the test mirror may be a frozen snapshot whose Release files'
+# Valid-Until has passed; no daemon starts from a maintainer script: tests
+# start their own), package lists fetched (a copy's apt-get update is quick).
+_chroot_make_base() {
+	local mirror
+	mirror=$(chroot_mirror) || return 1
+	command -v debootstrap >/dev/null || { echo "debootstrap not installed"; return 1; }
+	echo "debootstrap --variant=minbase $2 from $mirror"
+	timeout --kill-after=10 "${MXTRAP_DEBOOTSTRAP_TIMEOUT:-600}" \
+		debootstrap --variant=minbase "$2" "$1" "$mirror" || return 1
+	printf '%s\n' 'Acquire::Check-Valid-Until "false";' 'Acquire::Languages "none";' \
+		'Acquire::Retries "3";' 'APT::Install-Recommends "false";' >"$1/etc/apt/apt.conf.d/99knot-mxtrap"
+	printf '#!/bin/sh\nexit 101\n' >"$1/usr/sbin/policy-rc.d"
+	chmod 755 "$1/usr/sbin/policy-rc.d"
 	cp -L /etc/resolv.conf "$1/etc/resolv.conf" 2>/dev/null || true
+	chroot_mount "$1" && chroot_run -t "${MXTRAP_APT_TIMEOUT:-300}" "$1" 'apt-get -q update && apt-get clean'
 }
 
-# chroot_base SUITE: the path of the cached base chroot of SUITE, made first
-# if missing. A base is complete once it is renamed into place, so a killed
-# debootstrap leaves only a .SUITE.new.* directory, removed on the next try.
-# Concurrent callers wait for each other (flock).
-chroot_base() {
-	local suite=$1 cache base mirror lock_fd new
-	cache=$(chroot_cache_dir)
-	base=$cache/$suite
-	mkdir -p "$cache"
-	exec {lock_fd}>"$cache/.$suite.lock"
-	if ! flock -w 900 "$lock_fd"; then
-		exec {lock_fd}>&-
-		chroot_log "timeout waiting for the lock on $base"
-		return 1
-	fi
-	if [ -x "$base/usr/bin/apt-get" ]; then
-		exec {lock_fd}>&-
-		echo "$base"
-		return 0
-	fi
-	local stale
-	for stale in "$cache/.$suite.new."*; do
-		[ -e "$stale" ] || continue
-		chroot_remove "$stale" || { exec {lock_fd}>&-; return 1; }
-	done
-	if ! mirror=$(chroot_mirror); then
-		exec {lock_fd}>&-
-		return 1
-	fi
-	command -v debootstrap >/dev/null || { exec {lock_fd}>&-; chroot_log "debootstrap not installed"; return 1; }
-	new=$(mktemp -d "$cache/.$suite.new.XXXXXX")
-	chmod 755 "$new"
-	chroot_log "debootstrap --variant=minbase $suite from $mirror (log: $new.log)"
-	if ! timeout --kill-after=10 "${MXTRAP_DEBOOTSTRAP_TIMEOUT:-600}" \
-		debootstrap --variant=minbase "$suite" "$new" "$mirror" >"$new.log" 2>&1; then
-		chroot_log "debootstrap failed:"
-		tail -n 15 "$new.log" >&2
-		chroot_remove "$new" || true
-		exec {lock_fd}>&-
-		return 1
-	fi
-	# The test mirror may be a frozen snapshot: its Release files' Valid-Until
-	# has passed (sid and -security have one). No daemon starts from a
-	# maintainer script (policy-rc.d): tests start their own.
-	cat >"$new/etc/apt/apt.conf.d/99knot-mxtrap" <<-'EOF'
-		Acquire::Check-Valid-Until "false";
-		Acquire::Languages "none";
-		Acquire::Retries "3";
-		APT::Install-Recommends "false";
-	EOF
-	printf '#!/bin/sh\nexit 101\n' >"$new/usr/sbin/policy-rc.d"
-	chmod 755 "$new/usr/sbin/policy-rc.d"
-	# Package lists in the base: a fresh copy's apt-get update is then quick.
-	chroot_prepare "$new"
-	local ok=1
-	_chroot_update_base "$new" >>"$new.log" 2>&1 || ok=
-	chroot_umount "$new" || ok=
-	if [ -z "$ok" ] || [ -e "$base" ]; then
-		chroot_log "setting up $new failed (or $base appeared):"
-		tail -n 15 "$new.log" >&2
-		chroot_remove "$new" || true
-		exec {lock_fd}>&-
-		return 1
-	fi
-	mv "$new" "$base"
-	mv "$new.log" "$cache/$suite.log"
-	exec {lock_fd}>&-
-	echo "$base"
-}
+# chroot_base SUITE: the path of the cached base chroot of SUITE.
+chroot_base() { chroot_image "$(chroot_cache_dir)/$1" "" _chroot_make_base "$1"; }
 
-# _chroot_update_base DIR: apt-get update in a new base, in a subshell with
-# its own EXIT trap: chroot_base usually runs in a command substitution,
-# whose mounts the caller's trap would not know about.
-_chroot_update_base() (
-	chroot_dirs=()
-	trap chroot_cleanup EXIT
-	trap 'exit 130' INT
-	trap 'exit 143' TERM
-	trap 'exit 129' HUP
-	# Explicit exits: set -e does not apply in the caller's `|| ok=`.
-	chroot_mount "$1" || exit 1
-	chroot_run -t "${MXTRAP_APT_TIMEOUT:-300}" "$1" 'apt-get -q update' || exit 1
-	chroot_run -t 60 "$1" 'apt-get clean' || exit 1
-	chroot_cleanup
-)
-
-# chroot_fresh SUITE DEST: a pristine copy of SUITE's base at DEST (which
-# must not exist), ready for chroot_mount.
+# chroot_fresh SUITE DEST: a pristine copy of SUITE's base at DEST (which must
+# not exist), ready for chroot_mount; DEST on stdout.
 chroot_fresh() {
-	local suite=$1 dest=$2 base
-	base=$(chroot_base "$suite") || return 1
-	[ ! -e "$dest" ] || { chroot_log "$dest exists"; return 1; }
-	mkdir -p "$dest"
-	cp -a "$base/." "$dest/"
-	chroot_prepare "$dest"
-	echo "$dest"
+	local base
+	[ ! -e "$2" ] || { chroot_log "$2 exists"; return 1; }
+	base=$(chroot_base "$1") && chroot_copy "$base" "$2" && echo "$2"
 }

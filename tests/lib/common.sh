@@ -1,7 +1,8 @@
-# Shared by the shell test suites (tests/dnssec/dnssec.sh, tests/ops/*.sh):
-# TAP output, the Knot programs' environment, process and port handling, and
-# kdig helpers. Source it after `set -euo pipefail`; set TAP_NAME first (the
-# name on the closing "NAME: N passed, M failed" line).
+# Shared by the shell tests (tests/dnssec, tests/ops, tests/soak, tests/bench):
+# TAP output, the Knot programs' environment, process and port handling, one
+# way to start and stop knotd (knotd_start, knotd_stop), kdig helpers and
+# meson's results. Source it after `set -euo pipefail`; set TAP_NAME first
+# (the name on the closing "NAME: N passed, M failed" line).
 #
 # Knot programs (knotd, knotc, keymgr) load the module, so with a sanitized
 # build they need the ASan runtime preloaded: call knot_env_init PRELOAD
@@ -176,20 +177,21 @@ test_cleanup() {
 	exit "$rc"
 }
 
-# stop_server WHAT PID PORT LOG: the end of a server started with spawn:
-# SIGTERM, it must exit by itself within 10 s with status 0 (else KILL),
-# release PORT, and LOG must hold no sanitizer report. Sets stop_errs (empty:
-# all fine); not for $(...) (the server is this shell's child).
+# stop_server WHAT PID PORT LOG [SECS]: the end of a server started with
+# spawn: SIGTERM, it must exit by itself within SECS (10) with status 0 (else
+# KILL), release PORT (if given), and LOG must hold no sanitizer report. Sets
+# stop_errs (empty: all fine); not for $(...) (the server is this shell's
+# child).
 stop_server() {
-	local what=$1 pid=$2 port=$3 log=$4 rc=0
+	local what=$1 pid=$2 port=$3 log=$4 secs=${5:-10} rc=0
 	stop_errs=
 	kill -TERM "$pid" 2>/dev/null || true
-	local deadline=$((SECONDS + 10))
+	local deadline=$((SECONDS + secs))
 	while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do
 		sleep 0.1
 	done
 	if kill -0 "$pid" 2>/dev/null; then
-		stop_errs+="$what still running 10 s after SIGTERM (killed)"$'\n'
+		stop_errs+="$what still running $secs s after SIGTERM (killed)"$'\n'
 		stop_pid "$pid"
 	else
 		wait "$pid" 2>/dev/null || rc=$?
@@ -197,10 +199,10 @@ stop_server() {
 		[ "$rc" = 0 ] || stop_errs+="$what exit status $rc"$'\n'
 	fi
 	deadline=$((SECONDS + 10))
-	while port_bound "$port" && [ "$SECONDS" -lt "$deadline" ]; do
+	while [ -n "$port" ] && port_bound "$port" && [ "$SECONDS" -lt "$deadline" ]; do
 		sleep 0.1
 	done
-	! port_bound "$port" || stop_errs+="$what: port $port still bound"$'\n'
+	[ -z "$port" ] || ! port_bound "$port" || stop_errs+="$what: port $port still bound"$'\n'
 	stop_errs+=$(grep -E -m 10 'ERROR: |AddressSanitizer|LeakSanitizer|runtime error' "$log" || true)
 	stop_errs=${stop_errs%$'\n'}
 }
@@ -218,11 +220,14 @@ port_bound() {
 		/proc/net/tcp /proc/net/tcp6 /proc/net/udp /proc/net/udp6 2>/dev/null
 }
 used_ports=" "
-# free_port: a high port no socket uses and this script has not handed out.
+# free_port: a high port no socket uses and this script has not handed out,
+# below the ephemeral range (no client socket takes it meanwhile).
 free_port() {
-	local p
+	local p low
+	read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || low=32768
+	[ "${low:-0}" -gt 12000 ] || low=32768
 	for _ in $(seq 200); do
-		p=$((20000 + RANDOM % 40000))
+		p=$((10000 + (RANDOM * 32768 + RANDOM) % (low - 10000)))
 		case $used_ports in *" $p "*) continue;; esac
 		port_in_use "$p" && continue
 		used_ports+="$p "
@@ -230,6 +235,16 @@ free_port() {
 		return 0
 	done
 	return 1
+}
+# take_ports VAR...: a different free port into each VAR (free_port without
+# the subshell of $(...), which would forget the ports handed out).
+take_ports() {
+	local v p
+	for v in "$@"; do
+		p=$(free_port) || bail "no free port"
+		used_ports+="$p "
+		printf -v "$v" %s "$p"
+	done
 }
 
 # --- DNS helpers -------------------------------------------------------------
@@ -262,4 +277,99 @@ counter() {
 stats_line() {
 	kenv timeout 20 knotc -c "$1" zone-stats "$2" mod-mxtrap 2>&1 |
 		sed 's/^\[[^]]*\] mod-mxtrap\.//' | tr '\n' ' '
+}
+
+# --- knotd -------------------------------------------------------------------
+
+# conf_item CONF SECTION ITEM: the first value of ITEM in SECTION of a
+# configuration file as these tests write them ("listen: [ a@1, b@1 ]" gives
+# a@1), quotes removed.
+conf_item() {
+	awk -v s="$2:" -v i="$3:" '/^[^ \t#-]/ { sec = $1 }
+		sec == s && ($1 == i || ($1 == "-" && $2 == i)) {
+			sub(/^[^:]*:[ \t]*/, ""); gsub(/["\[\]]/, ""); sub(/^[ \t]*/, ""); sub(/[ ,].*/, "")
+			print; exit }' "$1"
+}
+# knotd_ctl CONF ARG...: knotc for the knotd of CONF, bounded; through its
+# control socket alone when CONF names an absolute one (no configuration
+# parsed, no module loaded: fast with many zones), else with -c CONF.
+knotd_ctl() {
+	local conf=$1 sock
+	shift
+	sock=$(conf_item "$conf" control listen)
+	case $sock in
+	/*) kenv timeout 30 knotc -s "$sock" -t 20 "$@";;
+	*) kenv timeout 60 knotc -c "$conf" -t 50 "$@";;
+	esac
+}
+# knotd_ready CONF [ZONE...]: the knotd of CONF answers on its control socket
+# and has every ZONE loaded (and signed, where it signs: knotd publishes a
+# zone it signs only signed).
+knotd_ready() {
+	local conf=$1 z
+	shift
+	knotd_ctl "$conf" status >/dev/null 2>&1 || return 1
+	for z in "$@"; do
+		[[ $(knotd_ctl "$conf" zone-status "$z" 2>/dev/null) == *"serial: "[0-9]* ]] || return 1
+	done
+}
+
+# knotd_start CONF LOG [ZONE...]: starts knotd -c CONF (writes nothing else)
+# with the Knot environment, behind knotd_wrapper (an array, empty by default:
+# e.g. taskset or valgrind), its output appended to LOG; pid in knotd_pid,
+# stopped by test_cleanup. Waits until knotd answers on its control socket and
+# has every ZONE loaded, never with a DNS query, within knotd_start_secs (60).
+# Fails (1, knotd stopped, the end of LOG as notes) if knotd exits first or
+# the deadline passes.
+knotd_wrapper=()
+knotd_start_secs=60
+knotd_stop_secs=10
+declare -gA knotd_conf=() knotd_log=()
+knotd_start() {
+	local conf=$1 log=$2 deadline
+	shift 2
+	spawn "$log" "${knotd_wrapper[@]}" knotd -c "$conf"
+	knotd_pid=$spawned_pid
+	knotd_conf[$knotd_pid]=$conf knotd_log[$knotd_pid]=$log
+	deadline=$((SECONDS + knotd_start_secs))
+	until knotd_ready "$conf" "$@"; do
+		if ! kill -0 "$knotd_pid" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]; then
+			note "knotd -c $conf: not ready within $knotd_start_secs s (zones: ${*:-none}); its log:"
+			tail -n 30 "$log" | sed 's/^/#     /'
+			stop_pid "$knotd_pid"
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+# knotd_stop [PID]: stops a knotd of knotd_start (default knotd_pid) as
+# stop_server does: SIGTERM, exit by itself within knotd_stop_secs (10) with
+# status 0, its port released, no sanitizer report in its log. stop_errs as
+# there; status 1 when it is not empty.
+knotd_stop() {
+	local pid=${1:-$knotd_pid} port=
+	[ -z "${knotd_conf[$pid]:-}" ] || port=$(conf_item "${knotd_conf[$pid]}" server listen)
+	stop_server "knotd $pid" "$pid" "${port##*@}" "${knotd_log[$pid]:-/dev/null}" "$knotd_stop_secs"
+	[ -z "$stop_errs" ]
+}
+
+# --- builds and meson --------------------------------------------------------
+
+# meson_option BUILD_DIR NAME: the value of a build option (e.g. b_sanitize).
+meson_option() { meson configure "$1" 2>/dev/null | awk -v o="$2" '$1 == o { print $2; exit }'; }
+# meson_results JSON_LOG...: "PASSED FAILED" over meson's test logs
+# (meson-logs/testlog*.json: one result a test; SKIP and EXPECTEDFAIL pass).
+meson_results() {
+	python3 - "$@" <<-'EOF'
+	import json, sys
+	ok = bad = 0
+	for path in sys.argv[1:]:
+	    with open(path) as f:
+	        for line in f:
+	            if line.strip():
+	                r = json.loads(line)["result"]
+	                ok += r in ("OK", "SKIP", "EXPECTEDFAIL")
+	                bad += r not in ("OK", "SKIP", "EXPECTEDFAIL")
+	print(ok, bad)
+	EOF
 }
