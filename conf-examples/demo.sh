@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # knot-mxtrap demo: build the module, serve conf-examples/example.com.zone with
 # it on 127.0.0.1@53053 and ::1@53053, show a few MX answers and the module
 # counters, then stop the server and clean up.

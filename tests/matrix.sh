@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Builds mod-mxtrap and runs its meson suites against the Knot of other
 # Debian suites (bookworm's Knot 3.2 is the host's: tests/run-all.sh), each in
 # a throw-away copy of a cached chroot image, as root. knotd runs inside on

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Sets up a fresh Debian machine (as root) and runs every test suite: what CI
 # runs. Each job prints its own verdict; the closing line counts the meson
 # tests of this run from meson's JSON logs (build and build-asan), e.g.

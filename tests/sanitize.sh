@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Sanitizer job: builds ./build-asan with -Db_sanitize=address,undefined
 # (module, core and tests with ASan+UBSan), runs the unit, integration and
 # dnssec suites and the ops tests examples, replication and catalog there,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Installs what building and testing mod-mxtrap needs on Debian (as root),
 # then configures and builds into ./build. Safe to run again.
 set -euo pipefail

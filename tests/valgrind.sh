@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # On-demand valgrind job (not in CI): runs the integration test 'answers' with
 # both knotd servers under valgrind (memcheck), then fails unless every knotd
 # log says "ERROR SUMMARY: 0 errors". Prints the summary of each process.

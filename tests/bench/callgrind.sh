@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Instructions per query of knotd with mod-mxtrap, measured with callgrind.
 #
 # Usage (from anywhere): bash tests/bench/callgrind.sh

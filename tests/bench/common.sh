@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # What only the benchmarks share (tests/bench/callgrind.sh, throughput.sh,
 # scale.sh): the build they measure, the variants and their configurations,
 # the queries and the answers expected, the signed set-up and callgrind's

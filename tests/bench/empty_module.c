@@ -1,10 +1,4 @@
-/*  Copyright (C) 2026 knot-mxtrap authors
-
-    This program is free software: you can redistribute it and/or modify
-    it under the terms of the GNU General Public License as published by
-    the Free Software Foundation, either version 3 of the License, or
-    (at your option) any later version.
- */
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 
 /*!
  * \file

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Scale benchmark: knotd start-up and memory with many zones, with mod-mxtrap
 # enabled on all of them and without it (on demand, not a meson test).
 #

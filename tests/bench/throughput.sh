@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Throughput of knotd with mod-mxtrap against the zone with the trap written
 # in by hand (same answers), measured with dnsperf.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # DNSSEC test of the module's signed path: knotd signs its zones, the module
 # signs the merged MX RRset with the keys of the zone's RRSIG(MX) (read from
 # knotd's key store) and unbound, started here, validates. No `knotc reload`

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Fuzzes mxtrap_apply() with libFuzzer for a bounded time.
 #
 # Usage: tests/fuzz/run.sh [SECONDS]   (default 60)

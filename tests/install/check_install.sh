@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Checks that `meson install` puts mxtrap.so into knotd's module directory,
 # without a "lib" prefix, exporting the module API symbol knotd looks for.
 # Usage: check_install.sh BUILD_DIR MODULE_DIR (TAP output)

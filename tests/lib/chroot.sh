@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # shellcheck shell=bash
 # Debian chroots for tests/package/test_deb.sh and tests/matrix.sh, as root:
 # cached images (a debootstrap --variant=minbase base per suite, images made

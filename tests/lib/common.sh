@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Shared by the shell tests (tests/dnssec, tests/ops, tests/soak, tests/bench):
 # TAP output, the Knot programs' environment, process and port handling, one
 # way to start and stop knotd (knotd_start, knotd_stop), kdig helpers and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Catalog zones: conf-examples/catalog-primary.conf and catalog-secondary.conf
 # as shipped. Proves that the module survives a member zone added at runtime
 # with `knotc conf-commit` (the running zones keep their trap, knotd lives on),

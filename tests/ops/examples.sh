@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The configurations operators copy: every stand-alone conf-examples/*.conf
 # served by knotd with the built module. Proves that each example loads the
 # module as written and that each of its zones answers the apex MX set the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Live changes to a running knotd M with the module (named configuration
 # mod-mxtrap/live on the default template). Proves that the module answers
 # from the zone as knotd holds it at that moment (no state of its own to go

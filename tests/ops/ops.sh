@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # shellcheck shell=bash
 # The start of every tests/ops script (after `set -euo pipefail` and
 # TAP_NAME=...): `source "$(dirname "$0")/ops.sh" "$@"` sources

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # A primary and its secondary: conf-examples/primary.conf and secondary.conf
 # as shipped, both loading the module. Proves that the trap is made per
 # answer and never stored: the secondary, filled by AXFR and then updated by

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Debian package test: knot-module-mxtrap built from the working tree,
 # installed with apt in a fresh bookworm chroot, run there by the packaged
 # knotd with the module enabled by name only.

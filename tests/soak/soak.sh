@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Soak test: knotd running the ASan+UBSan-built module (build-asan: Debian's
 # knotd with the ASan runtime preloaded) under a bounded mixed load.
 #
