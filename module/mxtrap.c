@@ -103,17 +103,11 @@ static char *signatures_to_str(uint32_t idx, uint32_t count)
 	return strdup(idx == 0 ? "cache" : "fresh");
 }
 
-/*!
- * The MX answers: out of line, so that the hook, which every answer of the
- * zone passes, needs no stack frame (tests/bench/callgrind.sh, "a": 32 -> 21
- * instructions more than the empty module).
- */
+/*! An MX answer: the trap applied, the outcome counted. */
 __attribute__((noinline))
-static knotd_in_state_t mxtrap_answer_mx(knotd_in_state_t state, knot_pkt_t *pkt,
-                                         knotd_qdata_t *qdata, knotd_mod_t *mod)
+static knotd_in_state_t answer_mx(knotd_in_state_t state, knot_pkt_t *pkt,
+                                  knotd_qdata_t *qdata, knotd_mod_t *mod)
 {
-	assert(pkt && qdata && mod);
-
 	mxtrap_ctx_t *ctx = knotd_mod_ctx(mod);
 	mxtrap_result_t result = mxtrap_apply(&ctx->conf, pkt, ctx->signer, qdata);
 	unsigned thread = qdata->params->thread_id;
@@ -138,14 +132,19 @@ static knotd_in_state_t mxtrap_answer_mx(knotd_in_state_t state, knot_pkt_t *pkt
 	}
 }
 
+/*
+ * Every answer of the zone passes here: answer_mx() stays out of line, so
+ * that this filter needs no stack frame (tests/bench/callgrind.sh, "a":
+ * 24 -> 13 instructions more than the empty module).
+ */
 static knotd_in_state_t mxtrap_answer(knotd_in_state_t state, knot_pkt_t *pkt,
                                       knotd_qdata_t *qdata, knotd_mod_t *mod)
 {
-	/* Every query of the zone passes here: a HIT answer's query has a question. */
+	/* A HIT answer's query has a question. */
 	if (state != KNOTD_IN_STATE_HIT || knot_pkt_qtype(qdata->query) != KNOT_RRTYPE_MX) {
 		return state;
 	}
-	return mxtrap_answer_mx(state, pkt, qdata, mod);
+	return answer_mx(state, pkt, qdata, mod);
 }
 
 /*! Tells the operator once per zone (and load) why signed answers lack the trap. */

@@ -128,8 +128,8 @@ void mxtrap_conf_deinit(mxtrap_conf_t *conf);
  * keys that made the zone's RRSIG(MX) in this answer; the rest of ANSWER is
  * written again after it.
  *
- * \param conf    Configuration.
- * \param pkt     Response packet.
+ * \param conf    Configuration (not NULL).
+ * \param pkt     Response packet (not NULL), being written at its ANSWER section.
  * \param signer  Signer, NULL to leave signed answers alone.
  * \param query   Passed to the signer's signing function (knotd: the query data).
  *
