@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Sets up a fresh Debian machine (as root) and runs every test suite: what CI
-# runs. Each job prints its own verdict; the closing line counts the meson
-# tests of this run from meson's JSON logs (build and build-asan), e.g.
-# "meson: 14 passed, 0 failed". Exit status: non-zero if any job failed.
+# runs. The jobs run in three lanes at once (most of their time is spent
+# waiting: on debootstrap and apt, on knotd's key rollovers, on timed loads);
+# a job's output is printed whole when it ends, with its verdict and time.
+# The closing line counts the meson tests of this run from meson's JSON logs
+# (build and build-asan), e.g. "meson: 14 passed, 0 failed". Exit status:
+# non-zero if any job failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=tests/lib/common.sh
@@ -11,35 +14,57 @@ source tests/lib/common.sh   # meson_results
 
 bash tests/setup.sh
 rm -f build/meson-logs/testlog*.json build-asan/meson-logs/testlog*.json
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
 
-failed_jobs=()
-# job NAME CMD...: runs CMD, reports its verdict and time.
+# job NAME CMD...: runs CMD, then prints its output and verdict; the verdict
+# is kept in $logs/NAME.rc for the summary.
 job() {
 	local name=$1 t0=$SECONDS rc=0
 	shift
-	"$@" || rc=$?
-	echo "run-all: $name: $([ "$rc" = 0 ] && echo OK || echo "FAILED (exit status $rc)"), $((SECONDS - t0)) s"
-	[ "$rc" = 0 ] || failed_jobs+=("$name")
+	"$@" >"$logs/$name.log" 2>&1 </dev/null || rc=$?
+	{
+		echo "==== $name"
+		cat "$logs/$name.log"
+		echo "run-all: $name: $([ "$rc" = 0 ] && echo OK || echo "FAILED (exit status $rc)"), $((SECONDS - t0)) s"
+	} | flock "$logs/print.lock" cat
+	echo "$rc" >"$logs/$name.rc"
 }
 
-# The DNSSEC suite (unbound validating) runs once, in the sanitizer job.
-job meson meson test -C build --print-errorlogs --num-processes 1 --no-suite dnssec
-# Knot 3.4 (trixie) and 3.5 (sid): build, unit and integration suites in
-# minimal chroots; then the Debian package, built and installed in a fresh
-# bookworm chroot and used by its knotd.
-job matrix bash tests/matrix.sh
-job package bash tests/package/test_deb.sh
-# Reliability: the ASan+UBSan build (the module inside knotd via LD_PRELOAD),
-# a bounded libFuzzer run on the core, a bounded mixed-load soak.
-job sanitize bash tests/sanitize.sh
-job fuzz bash tests/fuzz/run.sh 60
-job soak bash tests/soak/soak.sh 60
+# Lane 1: the host's Knot 3.2 (meson suites but dnssec, then the ASan+UBSan
+# build with the dnssec suite (unbound validating), then a bounded mixed-load
+# soak of that build).
+lane_host() {
+	job meson meson test -C build --print-errorlogs --num-processes 1 --no-suite dnssec
+	job sanitize bash tests/sanitize.sh
+	job soak bash tests/soak/soak.sh 60
+}
+# Lane 2: Knot 3.4 (trixie) and 3.5 (sid): unit, integration and dnssec
+# suites in minimal chroots.
+lane_matrix() {
+	job matrix bash tests/matrix.sh
+}
+# Lane 3: the Debian package built and installed in a fresh bookworm chroot
+# and used by its knotd; then a bounded libFuzzer run on the core.
+lane_other() {
+	job package bash tests/package/test_deb.sh
+	job fuzz bash tests/fuzz/run.sh 60
+}
 
-logs=()
-for f in build/meson-logs/testlog*.json build-asan/meson-logs/testlog*.json; do
-	[ ! -f "$f" ] || logs+=("$f")
+t0=$SECONDS
+lane_host & lane_matrix & lane_other &
+wait
+
+failed_jobs=()
+for name in meson sanitize soak matrix package fuzz; do
+	[ "$(cat "$logs/$name.rc" 2>/dev/null)" = 0 ] || failed_jobs+=("$name")
 done
-read -r passed failed < <(meson_results "${logs[@]}")
+test_logs=()
+for f in build/meson-logs/testlog*.json build-asan/meson-logs/testlog*.json; do
+	[ ! -f "$f" ] || test_logs+=("$f")
+done
+read -r passed failed < <(meson_results "${test_logs[@]}")
+echo "run-all: all jobs $((SECONDS - t0)) s"
 [ ${#failed_jobs[@]} = 0 ] || echo "run-all: failed jobs: ${failed_jobs[*]}"
 echo "meson: $passed passed, $failed failed"
 [ ${#failed_jobs[@]} = 0 ] && [ "$failed" = 0 ]
