@@ -1,13 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 
 /*
- * The helpers of the C tests, each written once: files and temporary
- * directories, child processes (knotd, knotc) with the sanitizer environment,
- * Check's runner, memory like knotd's per-query pool, DNS packet builders, and
- * the stand-in signing function of the signed-path tests and the fuzzer.
- *
- * Include it first (it sets _GNU_SOURCE). Assertions are Check's; with
- * TH_NO_CHECK defined (the fuzzer) a failed one prints and aborts.
+ * The C tests' helpers: files, child processes, a pool like knotd's
+ * per-query memory, DNS builders, the stand-in signer. Include it first. With
+ * TH_NO_CHECK (the fuzzer) a failed TH_ASSERT prints and aborts.
  */
 
 #pragma once
@@ -39,12 +35,8 @@
 #include "mxtrap/signer.h"
 
 #ifdef TH_NO_CHECK
-#define TH_ASSERT(cond) do { \
-	if (!(cond)) { \
-		fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-		abort(); \
-	} \
-} while (0)
+#define TH_ASSERT(cond) ((cond) ? (void)0 : \
+	(fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond), abort()))
 #else
 #include <check.h>
 #define TH_ASSERT(cond) ck_assert_msg((cond), "%s", #cond)
@@ -61,6 +53,8 @@ static inline int th_run_suite(Suite *s)
 #endif
 
 #define TH_LEN(array) (sizeof(array) / sizeof((array)[0]))
+/* Tables of cases leave their trailing fields zero. */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
 /*** Files. ***/
 
@@ -75,67 +69,39 @@ static inline bool th_tmpdir(char path[PATH_MAX], const char *tag)
 
 static inline int th_rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
-	(void)st, (void)type, (void)ftw;
-	(void)remove(path);
+	(void)st, (void)type, (void)ftw, (void)remove(path);
 	return 0;
 }
 
 /*! Removes \a path and everything below it (nothing if empty). */
 static inline void th_rm_rf(const char *path)
 {
-	if (path != NULL && *path != '\0') {
-		(void)nftw(path, th_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	}
+	(void)(path != NULL && *path != '\0' && nftw(path, th_rm_entry, 16, FTW_DEPTH | FTW_PHYS));
 }
 
 /*! A whole file, NUL-terminated, from malloc(); NULL on error (errno set). */
 static inline char *th_read_file(const char *path, size_t *size)
 {
 	FILE *f = fopen(path, "rb");
-	if (f == NULL) {
-		return NULL;
+	long len = f != NULL && fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+	char *data = len >= 0 && fseek(f, 0, SEEK_SET) == 0 ? malloc(len + 1) : NULL;
+	if (data != NULL) {
+		*size = fread(data, 1, len, f);
+		data[*size] = '\0';
 	}
-	char *data = NULL;
-	size_t len = 0, cap = 0, n = 0;
-	bool ok = true;
-	do {
-		if (cap - len < 4096) {
-			cap = 2 * cap + 4096;
-			char *bigger = realloc(data, cap + 1);
-			ok = bigger != NULL;
-			data = ok ? bigger : data;
-		}
-		n = ok ? fread(data + len, 1, cap - len, f) : 0;
-		len += n;
-	} while (n > 0);
-	if (!ok || ferror(f)) {
+	bool bad = f != NULL && ferror(f);
+	if ((f != NULL && fclose(f) != 0) || bad) {
 		free(data);
 		data = NULL;
-	} else {
-		data[len] = '\0';
-		*size = len;
 	}
-	fclose(f);
 	return data;
 }
 
 static inline bool th_write_file(const char *path, const void *data, size_t len)
 {
 	FILE *f = fopen(path, "wb");
-	if (f == NULL) {
-		return false;
-	}
-	bool ok = fwrite(data, 1, len, f) == len;
-	return fclose(f) == 0 && ok;
-}
-
-static inline bool th_copy_file(const char *from, const char *to)
-{
-	size_t len = 0;
-	char *data = th_read_file(from, &len);
-	bool ok = data != NULL && th_write_file(to, data, len);
-	free(data);
-	return ok;
+	bool ok = f != NULL && fwrite(data, 1, len, f) == len;
+	return f != NULL && fclose(f) == 0 && ok;
 }
 
 /*** Child processes. ***/
@@ -147,69 +113,12 @@ static inline int64_t th_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static inline void th_sleep_ms(int ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR);
-}
-
 /*!
- * The environment of knotd and knotc children: ours, or with an ASan-built
- * module (KNOTD_PRELOAD, set by meson with -Db_sanitize) a copy that preloads
- * the ASan runtime into Debian's uninstrumented binaries, reports into
- * SANITIZER_LOG_DIR/{asan,ubsan}.TAG.PID, stopping at the first error. The
- * test programs keep their own environment. Build it before fork().
+ * Starts \a argv, output to \a out_fd; it dies with its parent. With an
+ * ASan-built module (KNOTD_PRELOAD) Debian's knotd and knotc get the ASan
+ * runtime preloaded, reports into SANITIZER_LOG_DIR/{asan,ubsan}.TAG.PID.
  */
-static inline char **th_child_env(const char *tag)
-{
-	extern char **environ;
-	const char *preload = getenv("KNOTD_PRELOAD");
-	if (preload == NULL || preload[0] == '\0') {
-		return environ;
-	}
-	const char *logdir = getenv("SANITIZER_LOG_DIR");
-	char asan_log[PATH_MAX] = "", ubsan_log[PATH_MAX] = "";
-	if (logdir != NULL && logdir[0] != '\0') {
-		if (mkdir(logdir, 0755) != 0 && errno != EEXIST) {
-			fprintf(stderr, "# mkdir %s: %s\n", logdir, strerror(errno));
-		}
-		snprintf(asan_log, sizeof(asan_log), "log_path=%s/asan.%s:", logdir, tag);
-		snprintf(ubsan_log, sizeof(ubsan_log), "log_path=%s/ubsan.%s:", logdir, tag);
-	}
-	size_t n = 0;
-	while (environ[n] != NULL) {
-		n++;
-	}
-	char **env = calloc(n + 4, sizeof(char *));
-	char *extra[3] = { NULL };
-	if (env == NULL ||
-	    asprintf(&extra[0], "LD_PRELOAD=%s", preload) < 0 ||
-	    asprintf(&extra[1], "ASAN_OPTIONS=%shalt_on_error=1:detect_leaks=1", asan_log) < 0 ||
-	    asprintf(&extra[2], "UBSAN_OPTIONS=%shalt_on_error=1:print_stacktrace=1", ubsan_log) < 0) {
-		perror("th_child_env");
-		exit(EXIT_FAILURE);
-	}
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (strncmp(environ[i], "LD_PRELOAD=", 11) != 0 &&
-		    strncmp(environ[i], "ASAN_OPTIONS=", 13) != 0 &&
-		    strncmp(environ[i], "UBSAN_OPTIONS=", 14) != 0) {
-			env[k++] = environ[i];
-		}
-	}
-	for (size_t i = 0; i < 3; i++) {
-		env[k++] = extra[i];
-	}
-	env[k] = NULL;
-	return env;
-}
-
-/*!
- * Starts \a argv (argv[0] without a slash is looked up in PATH) with \a envp,
- * stdout and stderr to \a out_fd, stdin from /dev/null. The child dies with
- * its parent and keeps no other descriptor. Returns its PID, -1 on error.
- */
-static inline pid_t th_spawn(char *const argv[], char *const envp[], int out_fd)
+static inline pid_t th_spawn(char *const argv[], const char *tag, int out_fd)
 {
 	pid_t parent = getpid();
 	fflush(stdout);
@@ -222,15 +131,28 @@ static inline pid_t th_spawn(char *const argv[], char *const envp[], int out_fd)
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	const char *preload = getenv("KNOTD_PRELOAD"), *dir = getenv("SANITIZER_LOG_DIR");
+	if (preload != NULL && *preload != '\0') {
+		static const char *const SAN[][3] = {
+			{ "ASAN_OPTIONS", "asan", "detect_leaks=1" },
+			{ "UBSAN_OPTIONS", "ubsan", "print_stacktrace=1" },
+		};
+		bool logs = dir != NULL && *dir != '\0' && (mkdir(dir, 0755) == 0 || errno == EEXIST);
+		setenv("LD_PRELOAD", preload, 1);
+		for (int i = 0; i < 2; i++) {
+			char opts[PATH_MAX + 64];
+			int n = logs ? snprintf(opts, PATH_MAX, "log_path=%s/%s.%s:", dir, SAN[i][1], tag) : 0;
+			n = n < PATH_MAX ? n : PATH_MAX - 1;
+			snprintf(opts + n, sizeof(opts) - n, "halt_on_error=1:%s", SAN[i][2]);
+			setenv(SAN[i][0], opts, 1);
+		}
+	}
 	int devnull = open("/dev/null", O_RDONLY);
 	if (getppid() != parent || devnull < 0 || dup2(devnull, STDIN_FILENO) < 0 ||
 	    dup2(out_fd, STDOUT_FILENO) < 0 || dup2(out_fd, STDERR_FILENO) < 0) {
 		_exit(127);
 	}
-	for (int fd = STDERR_FILENO + 1; fd < 1024; fd++) {
-		(void)close(fd);
-	}
-	execvpe(argv[0], argv, envp);
+	execvp(argv[0], argv);
 	_exit(127);
 }
 
@@ -245,44 +167,26 @@ static inline int th_reap(pid_t pid, int timeout_ms)
 			(void)waitpid(pid, &status, 0);
 			break;
 		}
-		th_sleep_ms(10);
+		(void)poll(NULL, 0, 10);
 	}
 	return status;
 }
 
-/*!
- * Runs \a argv for at most \a timeout_ms, its stdout and stderr in \a out
- * (NUL-terminated, cut to \a outlen); the wait status, -1 if it did not start.
- */
-static inline int th_run(char *const argv[], char *const envp[], char *out, size_t outlen,
+/*! Runs \a argv for at most \a timeout_ms, its output in \a out (cut); the wait status. */
+static inline int th_run(char *const argv[], const char *tag, char *out, size_t outlen,
                          int timeout_ms)
 {
-	int fds[2];
+	FILE *f = tmpfile();
 	out[0] = '\0';
-	if (pipe(fds) != 0) {
+	if (f == NULL) {
 		return -1;
 	}
-	pid_t pid = th_spawn(argv, envp, fds[1]);
-	close(fds[1]);
-	int64_t deadline = th_now_ms() + timeout_ms;
-	size_t used = 0;
-	struct pollfd pfd = { .fd = fds[0], .events = POLLIN };
-	while (pid > 0 && th_now_ms() < deadline) {
-		int ready = poll(&pfd, 1, (int)(deadline - th_now_ms()));
-		if (ready < 0 && errno == EINTR) {
-			continue;
-		}
-		char sink[512];
-		ssize_t n = ready <= 0 ? -1 : used + 1 < outlen ?
-		            read(fds[0], out + used, outlen - 1 - used) : read(fds[0], sink, sizeof(sink));
-		if (n <= 0) {
-			break;
-		}
-		used += used + 1 < outlen ? (size_t)n : 0;
-	}
-	out[used] = '\0';
-	close(fds[0]);
-	return pid > 0 ? th_reap(pid, (int)(deadline > th_now_ms() ? deadline - th_now_ms() : 0)) : -1;
+	pid_t pid = th_spawn(argv, tag, fileno(f));
+	int status = pid > 0 ? th_reap(pid, timeout_ms) : -1;
+	rewind(f);
+	out[fread(out, 1, outlen - 1, f)] = '\0';
+	fclose(f);
+	return status;
 }
 
 /*** Memory like knotd's per-query pool: freed at once by th_pool_release(). ***/
@@ -294,7 +198,7 @@ typedef struct th_block {
 
 static struct {
 	th_block_t *blocks;
-	unsigned countdown;  /*!< The countdown-th allocation from now fails (0: none). */
+	unsigned countdown;  /*!< This allocation from now fails (0: none). */
 	bool failed;         /*!< It has. */
 } th_mem __attribute__((unused));
 
@@ -324,22 +228,14 @@ static inline void *th_pool_get(size_t len)
 	return block->data;
 }
 
-static inline void *th_pool_alloc(void *ctx, size_t len)
+static inline void *th_pool_alloc(void *fails, size_t len)
 {
-	(void)ctx;
-	return th_alloc_fails() ? NULL : th_pool_get(len);
+	return fails != NULL && th_alloc_fails() ? NULL : th_pool_get(len);
 }
 
-static inline void *th_scratch_alloc(void *ctx, size_t len)
-{
-	(void)ctx;
-	return th_pool_get(len);
-}
-
-/*! The pool as a memory context: for packets (allocations fail as th_fail_alloc() says). */
-static knot_mm_t th_pool __attribute__((unused)) = { .alloc = th_pool_alloc };
-/*! The same for the tests' own data: never fails. */
-static knot_mm_t th_scratch __attribute__((unused)) = { .alloc = th_scratch_alloc };
+/*! The pool for packets (allocations fail as th_fail_alloc() says), for the tests' data. */
+static knot_mm_t th_pool __attribute__((unused)) = { .ctx = &th_mem, .alloc = th_pool_alloc };
+static knot_mm_t th_scratch __attribute__((unused)) = { .alloc = th_pool_alloc };
 
 static inline void th_pool_release(void)
 {
@@ -393,34 +289,43 @@ static inline knot_rrset_t *th_mx(const char *owner, const char *records)
 	return rr;
 }
 
-static inline knot_rrset_t *th_cname(const char *owner, const char *target)
+static inline knot_rrset_t *th_cname(const char *owner, const knot_dname_t *target)
 {
 	knot_rrset_t *rr = th_rrset(owner, KNOT_RRTYPE_CNAME, 300);
-	knot_dname_t *name = th_dname(target);
-	th_add(rr, name, knot_dname_size(name));
+	th_add(rr, target, knot_dname_size(target));
 	return rr;
 }
 
-/*!
- * A response to \a qname (NULL: no question) as knotd has it when ANSWER
- * begins: ID and flags of \a header (NULL: none) with QR and AA, \a reserved
- * octets reserved, at most \a max_size octets (0: 65535).
- */
-static inline knot_pkt_t *th_response(const knot_dname_t *qname, uint16_t qtype,
-                                      const uint8_t *header, size_t max_size,
-                                      uint16_t reserved, knot_mm_t *mm)
+/*! A query (EDNS payload \a edns, 0: no EDNS) in \a out; its size. */
+static inline size_t th_query(uint8_t *out, uint16_t id, const char *qname, uint16_t qtype,
+                              uint16_t edns, bool dnssec_ok)
 {
-	knot_pkt_t *pkt = knot_pkt_new(NULL, max_size > 0 ? max_size : KNOT_WIRE_MAX_PKTSIZE, mm);
-	TH_ASSERT(pkt != NULL);
-	if (header != NULL) {
-		memcpy(pkt->wire, header, 4);
+	knot_pkt_t *pkt = knot_pkt_new(NULL, 512, &th_scratch);
+	TH_ASSERT(knot_pkt_put_question(pkt, th_dname(qname), KNOT_CLASS_IN, qtype) == KNOT_EOK);
+	knot_rrset_t opt;
+	if (edns > 0) {
+		TH_ASSERT(knot_edns_init(&opt, edns, 0, 0, &th_scratch) == KNOT_EOK);
+		if (dnssec_ok) {
+			knot_edns_set_do(&opt);
+		}
+		TH_ASSERT(knot_pkt_begin(pkt, KNOT_ADDITIONAL) == KNOT_EOK &&
+		          knot_pkt_put(pkt, KNOT_COMPR_HINT_NONE, &opt, 0) == KNOT_EOK);
 	}
+	knot_wire_set_id(pkt->wire, id);
+	memcpy(out, pkt->wire, pkt->size);
+	return pkt->size;
+}
+
+/*! A response to an MX query as knotd has it when ANSWER begins (from th_pool). */
+static inline knot_pkt_t *th_response(const char *qname, size_t max_size, uint16_t reserved)
+{
+	knot_pkt_t *pkt = knot_pkt_new(NULL, max_size > 0 ? max_size : KNOT_WIRE_MAX_PKTSIZE, &th_pool);
+	TH_ASSERT(pkt != NULL);
 	knot_wire_set_qr(pkt->wire);
 	knot_wire_set_aa(pkt->wire);
-	TH_ASSERT(qname == NULL ||
-	          knot_pkt_put_question(pkt, qname, KNOT_CLASS_IN, qtype) == KNOT_EOK);
-	TH_ASSERT(knot_pkt_reserve(pkt, reserved) == KNOT_EOK);
-	TH_ASSERT(knot_pkt_begin(pkt, KNOT_ANSWER) == KNOT_EOK);
+	TH_ASSERT(knot_pkt_put_question(pkt, th_dname(qname), KNOT_CLASS_IN, KNOT_RRTYPE_MX) == KNOT_EOK &&
+	          knot_pkt_reserve(pkt, reserved) == KNOT_EOK &&
+	          knot_pkt_begin(pkt, KNOT_ANSWER) == KNOT_EOK);
 	return pkt;
 }
 
@@ -441,6 +346,22 @@ static inline int th_put(knot_pkt_t *pkt, uint16_t hint, const knot_rrset_t *rr,
 		knot_rrset_free(copy, &pkt->mm);
 	}
 	return ret;
+}
+
+/*!
+ * th_response() with [QNAME CNAME the MX owner,] \a mx put with \a flags;
+ * the result of the last put in \a ret.
+ */
+static inline knot_pkt_t *th_answer(const char *qname, const knot_rrset_t *mx, size_t max_size,
+                                    uint16_t reserved, uint16_t flags, int *ret)
+{
+	knot_pkt_t *pkt = th_response(qname, max_size, reserved);
+	bool cname = !knot_dname_is_equal(knot_pkt_qname(pkt), mx->owner);
+	*ret = cname ? knot_pkt_put(pkt, KNOT_COMPR_HINT_QNAME, th_cname(qname, mx->owner), 0) :
+	       KNOT_EOK;
+	*ret = *ret != KNOT_EOK ? *ret :
+	       th_put(pkt, cname ? KNOT_COMPR_HINT_NONE : KNOT_COMPR_HINT_QNAME, mx, flags);
+	return pkt;
 }
 
 /*! The wire of \a pkt parsed again as a resolver does (from th_scratch); NULL if refused. */
@@ -489,12 +410,11 @@ static inline uint8_t th_sig_labels(const knot_dname_t *owner)
 }
 
 /*!
- * What an RRSIG over \a covered signs (RFC 4034 3.1.8.1): its RDATA up to the
- * signature, then the RRset at the owner its labels give (the owner, or "*."
- * and the owner's last labels: RFC 4035 5.3.2), lower-case, with the original
- * TTL. \a validator: the RRset in canonical form (RFC 4034 6.2, 6.3) as a
- * validator rebuilds it; else its records as they are, as the key store signs
- * them. The length (0: malformed RRSIG), the signature's offset in \a sig_at.
+ * What an RRSIG over \a covered signs (RFC 4034 3.1.8.1): its RDATA up to
+ * the signature, then the RRset at the owner its labels give (RFC 4035
+ * 5.3.2), lower-case, with the original TTL; with \a validator in canonical
+ * form (RFC 4034 6.2) as a validator rebuilds it, else as the key store signs
+ * it. The length (0: malformed RRSIG), the signature's offset in \a sig_at.
  */
 static inline size_t th_signed_data(const knot_rdata_t *rrsig, const knot_rrset_t *covered,
                                     bool validator, uint8_t *out, size_t outlen, size_t *sig_at)
@@ -541,10 +461,10 @@ static inline size_t th_signed_data(const knot_rdata_t *rrsig, const knot_rrset_
 
 /*!
  * The stand-in signing function (an mxtrap_sign_f, context &th_stand_in):
- * one RRSIG per key it is given, made as the key store makes them (labels,
- * original TTL, inception TH_INCEPTION_AGO before its clock, expiration
- * valid_for after, over the records as given), the signature a hash that
- * th_stand_in_verify() checks as a validator would; or it fails as told.
+ * one RRSIG per key given, made as the key store makes them (inception
+ * TH_INCEPTION_AGO before its clock, expiration valid_for after), the
+ * signature a hash th_stand_in_verify() checks as a validator would; or it
+ * fails as told.
  */
 static struct {
 	uint32_t now;              /*!< Its clock, the signer's (th_stand_in_clock). */
@@ -564,26 +484,25 @@ static inline uint32_t th_stand_in_clock(void)
 	return th_stand_in.now;
 }
 
-/*! The stand-in's 8-octet signature: FNV-1a over the signed data. */
-static inline uint64_t th_stand_in_hash(const uint8_t *data, size_t len)
+/*! The stand-in's signature in \a rrsig over \a covered: FNV-1a over the signed data (0: none). */
+static inline uint64_t th_stand_in_hash(const knot_rdata_t *rrsig, const knot_rrset_t *covered,
+                                        bool validator, size_t *sig_at)
 {
+	static uint8_t data[KNOT_WIRE_MAX_PKTSIZE];
+	size_t len = th_signed_data(rrsig, covered, validator, data, sizeof(data), sig_at);
 	uint64_t hash = 0xcbf29ce484222325ULL;
 	for (size_t i = 0; i < len; i++) {
 		hash = (hash ^ data[i]) * 0x100000001b3ULL;
 	}
-	return hash;
+	return len > 0 ? hash : 0;
 }
 
 /*! An RRSIG of the stand-in verifies over \a covered (the records a validator has). */
 static inline bool th_stand_in_verify(const knot_rdata_t *rrsig, const knot_rrset_t *covered)
 {
-	uint8_t data[KNOT_WIRE_MAX_PKTSIZE];
 	size_t sig_at = 0;
-	size_t len = th_signed_data(rrsig, covered, true, data, sizeof(data), &sig_at);
-	uint8_t sig[8];
-	knot_wire_write_u64(sig, th_stand_in_hash(data, len));
-	return len > 0 && rrsig->len == sig_at + sizeof(sig) &&
-	       memcmp(rrsig->data + sig_at, sig, sizeof(sig)) == 0;
+	uint64_t hash = th_stand_in_hash(rrsig, covered, true, &sig_at);
+	return hash != 0 && rrsig->len == sig_at + 8 && knot_wire_read_u64(rrsig->data + sig_at) == hash;
 }
 
 static inline bool th_stand_in_sign(void *ctx, void *query, const mxtrap_key_tag_t *keys,
@@ -609,13 +528,12 @@ static inline bool th_stand_in_sign(void *ctx, void *query, const mxtrap_key_tag
 		size_t len = th_rrsig_rdata(rdata, covered->type, key, th_sig_labels(covered->owner),
 		                            covered->ttl, now + th_stand_in.valid_for,
 		                            now - TH_INCEPTION_AGO - (i >= (int)count), "", 0);
-		uint8_t data[KNOT_WIRE_MAX_PKTSIZE];
 		size_t sig_at = 0;
-		knot_rdata_t *header = th_dup(rdata, knot_rdata_size(len));
+		knot_rdata_t *header = th_pool_get(knot_rdata_size(len));
 		knot_rdata_init(header, len, rdata);
-		len = th_signed_data(header, covered, false, data, sizeof(data), &sig_at);
-		TH_ASSERT(len > 0);
-		knot_wire_write_u64(rdata + sig_at, th_stand_in_hash(data, len));
+		uint64_t hash = th_stand_in_hash(header, covered, false, &sig_at);
+		TH_ASSERT(hash != 0);
+		knot_wire_write_u64(rdata + sig_at, hash);
 		if (knot_rrset_add_rdata(rrsigs, rdata, sig_at + 8, mm) != KNOT_EOK) {
 			return false;  /* No memory (the fuzzer's failing allocation). */
 		}

@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 
 /*
- * Unit tests of signed answers with the stand-in signing function of
- * tests/test_helpers.h (real keys: test_keystore, a validator: tests/dnssec).
- * Here: which answers are rewritten and how (the oracle: the answer libknot
- * writes with the merged RRset and the new RRSIGs in place of the zone's, as
- * a resolver reads it; every RRSIG(MX) checked as a validator would), with
- * which keys, and when the signature cache serves or signs again.
+ * Signed answers with the stand-in signer (real keys: test_keystore): a
+ * trapped answer reads as the one libknot writes with the merged RRset and
+ * new RRSIGs by the zone's keys, each verifying; the signature cache is keyed
+ * by the key set, serves only while valid for margin + TTL, keeps a set by
+ * fewer keys than asked 10 s; answers it cannot sign stay as they were.
  */
 
 #include "../test_helpers.h"
@@ -28,39 +27,28 @@ static const mxtrap_key_tag_t KEYS[][3] = {
 	{ { 13, 2222 } },                              /* K2: K1 rolled over */
 	{ { 15, 3333 }, { 13, 1111 } },                /* K12: two algorithms */
 	{ { 13, 1111 }, { 15, 3333 }, { 13, 2222 } },  /* K3 */
+	{ { 13, 1111 }, { 15, 3333 } },                /* K3_2: the first two of K3 */
 };
-static const size_t KEY_COUNT[] = { 1, 1, 2, 3 };
-enum { K1, K2, K12, K3, K3_2 /* the first two of K3 */ };
-
-static size_t key_count(int set)
-{
-	return set == K3_2 ? 2 : KEY_COUNT[set];
-}
-
-static const mxtrap_key_tag_t *keys_of(int set)
-{
-	return KEYS[set == K3_2 ? K3 : set];
-}
+static const size_t KEY_COUNT[] = { 1, 1, 2, 3, 2 };
+enum { K1, K2, K12, K3, K3_2 };
 
 static bool has_key(const mxtrap_key_tag_t *keys, size_t count, mxtrap_key_tag_t key)
 {
-	for (size_t i = 0; i < count; i++) {
-		if (keys[i].alg == key.alg && keys[i].tag == key.tag) {
-			return true;
-		}
+	while (count > 0 && (keys[count - 1].alg != key.alg || keys[count - 1].tag != key.tag)) {
+		count--;
 	}
-	return false;
+	return count > 0;
 }
 
 static int query_token;  /*!< What mxtrap_apply() passes to the signing function. */
 static mxtrap_conf_t conf;
 static mxtrap_signer_t *signer;
 
-static void setup_margin(uint32_t margin)
+static void setup_with(uint32_t margin, uint32_t valid_for)
 {
 	memset(&th_stand_in, 0, sizeof(th_stand_in));
 	th_stand_in.now = NOW;
-	th_stand_in.valid_for = LIFETIME;
+	th_stand_in.valid_for = valid_for;
 	ck_assert_int_eq(mxtrap_conf_init(&conf, 99, true, NULL, 0), KNOT_EOK);
 	signer = mxtrap_signer_new(th_stand_in_sign, &th_stand_in, margin, 4, th_stand_in_clock);
 	ck_assert_ptr_nonnull(signer);
@@ -68,7 +56,7 @@ static void setup_margin(uint32_t margin)
 
 static void setup(void)
 {
-	setup_margin(MARGIN);
+	setup_with(MARGIN, LIFETIME);
 }
 
 static void teardown(void)
@@ -78,42 +66,32 @@ static void teardown(void)
 	th_pool_release();
 }
 
-/*!
- * A signed answer as knotd writes it: [CNAME,] MX at \a mx_owner with
- * \a records, [RRSIG(CNAME),] RRSIG(MX) by the keys of \a set declaring
- * \a labels; with \a sigs, those in place of the zone's RRSIG(MX).
- */
-static knot_pkt_t *answer(const char *qname, const char *mx_owner, uint8_t labels, int set,
+/*! As knotd writes it: [CNAME,] MX, [RRSIG(CNAME),] RRSIG(MX) by \a set (or \a sigs). */
+static knot_pkt_t *answer(const char *qname, const char *owner, uint8_t labels, int set,
                           const char *records, const knot_rdataset_t *sigs, size_t max_size)
 {
-	knot_pkt_t *pkt = th_response(th_dname(qname), KNOT_RRTYPE_MX, NULL,
-	                              max_size > 0 ? max_size : 4096, 0, &th_pool);
-	bool cname = strcmp(qname, mx_owner) != 0;
-	if (cname) {
-		ck_assert_int_eq(knot_pkt_put(pkt, KNOT_COMPR_HINT_QNAME, th_cname(qname, mx_owner), 0),
-		                 KNOT_EOK);
-	}
-	uint16_t hint = cname ? KNOT_COMPR_HINT_NONE : KNOT_COMPR_HINT_QNAME;
-	ck_assert_int_eq(knot_pkt_put(pkt, hint, th_mx(mx_owner, records), 0), KNOT_EOK);
-	uint16_t mx_owner_at = pkt->rr_info[pkt->rrset_count - 1].compress_ptr[KNOT_COMPR_HINT_OWNER];
-	if (cname) {
+	int ret;
+	knot_pkt_t *pkt = th_answer(qname, th_mx(owner, records), max_size > 0 ? max_size : 4096,
+	                            0, 0, &ret);
+	ck_assert_int_eq(ret, KNOT_EOK);
+	uint16_t owner_at = pkt->rr_info[pkt->rrset_count - 1].compress_ptr[KNOT_COMPR_HINT_OWNER];
+	uint8_t rd[64];
+	if (strcmp(qname, owner) != 0) {
 		knot_rrset_t *sig = th_rrset(qname, KNOT_RRTYPE_RRSIG, 300);
-		uint8_t rd[64];
 		th_add(sig, rd, th_rrsig_rdata(rd, KNOT_RRTYPE_CNAME, KEYS[K1][0], 3, 300, NOW + 86400,
 		                               NOW - 3600, "cname-sig", 9));
 		ck_assert_int_eq(knot_pkt_put(pkt, KNOT_COMPR_HINT_QNAME, sig, KNOT_PF_ORIGTTL),
 		                 KNOT_EOK);
 	}
-	knot_rrset_t *sig = th_rrset(mx_owner, KNOT_RRTYPE_RRSIG, TTL);
-	for (size_t i = 0; sigs == NULL && i < key_count(set); i++) {
-		uint8_t rd[64];
-		th_add(sig, rd, th_rrsig_rdata(rd, KNOT_RRTYPE_MX, keys_of(set)[i], labels, TTL,
+	knot_rrset_t *sig = th_rrset(owner, KNOT_RRTYPE_RRSIG, TTL);
+	for (size_t i = 0; sigs == NULL && i < KEY_COUNT[set]; i++) {
+		th_add(sig, rd, th_rrsig_rdata(rd, KNOT_RRTYPE_MX, KEYS[set][i], labels, TTL,
 		                               NOW + 86400, NOW - 3600, "zone-sig", 8));
 	}
 	if (sigs != NULL) {
 		sig->rrs = *sigs;
 	}
-	ck_assert_int_eq(knot_pkt_put(pkt, mx_owner_at, sig, KNOT_PF_ORIGTTL), KNOT_EOK);
+	ck_assert_int_eq(knot_pkt_put(pkt, owner_at, sig, KNOT_PF_ORIGTTL), KNOT_EOK);
 	return pkt;
 }
 
@@ -122,39 +100,27 @@ static knot_pkt_t *apex(int set)
 	return answer("example.com.", "example.com.", 2, set, ZONE_MX, NULL, 0);
 }
 
-/*! The RRSIG RRset over MX of a packet, NULL if none. */
-static const knot_rrset_t *mx_rrsigs(const knot_pkt_t *pkt)
+static bool is_mx_rrsig(const knot_rrset_t *rr)
 {
-	for (uint16_t i = 0; i < pkt->rrset_count; i++) {
-		const knot_rrset_t *rr = &pkt->rr[i];
-		if (rr->type == KNOT_RRTYPE_RRSIG &&
-		    knot_rrsig_type_covered(rr->rrs.rdata) == KNOT_RRTYPE_MX) {
-			return rr;
-		}
-	}
-	return NULL;
+	return rr->type == KNOT_RRTYPE_RRSIG && knot_rrsig_type_covered(rr->rrs.rdata) == KNOT_RRTYPE_MX;
 }
 
 /*!
- * A trapped answer: the signing function was given the zone's keys (when
- * \a fresh), each RRSIG(MX) a resolver reads verifies over the MX RRset it
- * reads (three records), by a zone key, made at \a made_at, and the answer
- * reads as the one libknot writes with the merged RRset and those RRSIGs.
+ * Trapped: the signing function got the zone's keys (if \a fresh), each
+ * RRSIG(MX) a resolver reads verifies over the three MX it reads, by a zone
+ * key, made at \a made_at; the answer reads as the one libknot writes with
+ * the merged RRset and those RRSIGs.
  */
-static void assert_trapped(const knot_pkt_t *pkt, const char *qname, const char *mx_owner,
+static void assert_trapped(const knot_pkt_t *pkt, const char *qname, const char *owner,
                            uint8_t labels, int set, bool fresh, uint32_t made_at, size_t sigs)
 {
-	if (fresh) {
-		/* (In the RRSIG RRset's RDATA order, not this test's.) */
-		ck_assert_uint_eq(th_stand_in.count, key_count(set));
-		for (size_t i = 0; i < key_count(set); i++) {
-			ck_assert(has_key(th_stand_in.keys, key_count(set), keys_of(set)[i]));
-		}
-		ck_assert_ptr_eq(th_stand_in.query, &query_token);
+	ck_assert(!fresh || (th_stand_in.count == KEY_COUNT[set] && th_stand_in.query == &query_token));
+	for (size_t i = 0; fresh && i < KEY_COUNT[set]; i++) {  /* In the RRSIGs' order. */
+		ck_assert(has_key(th_stand_in.keys, th_stand_in.count, KEYS[set][i]));
 	}
 	knot_pkt_t *got = th_reparse(pkt);
 	ck_assert_ptr_nonnull(got);
-	knot_rrset_t *mx = th_rrset(mx_owner, KNOT_RRTYPE_MX, TTL);
+	knot_rrset_t *mx = th_rrset(owner, KNOT_RRTYPE_MX, TTL);
 	const knot_pktsection_t *an = knot_pkt_section(got, KNOT_ANSWER);
 	for (uint16_t i = 0; i < an->count; i++) {
 		const knot_rrset_t *rr = knot_pkt_rr(an, i);
@@ -164,10 +130,13 @@ static void assert_trapped(const knot_pkt_t *pkt, const char *qname, const char 
 	}
 	ck_assert_uint_eq(mx->rrs.count, 3);
 	size_t found = 0;
+	const knot_rrset_t *rrsigs = NULL;
+	for (uint16_t i = 0; i < pkt->rrset_count; i++) {
+		rrsigs = is_mx_rrsig(&pkt->rr[i]) ? &pkt->rr[i] : rrsigs;
+	}
 	for (uint16_t i = 0; i < an->count; i++) {
 		const knot_rdata_t *rd = knot_pkt_rr(an, i)->rrs.rdata;
-		if (knot_pkt_rr(an, i)->type != KNOT_RRTYPE_RRSIG ||
-		    knot_rrsig_type_covered(rd) != KNOT_RRTYPE_MX) {
+		if (!is_mx_rrsig(knot_pkt_rr(an, i))) {
 			continue;
 		}
 		found++;
@@ -175,14 +144,13 @@ static void assert_trapped(const knot_pkt_t *pkt, const char *qname, const char 
 		ck_assert_uint_eq(knot_rrsig_labels(rd), labels);
 		ck_assert_uint_eq(knot_rrsig_sig_inception(rd), made_at - TH_INCEPTION_AGO);
 		mxtrap_key_tag_t by = { knot_rrsig_alg(rd), knot_rrsig_key_tag(rd) };
-		ck_assert_msg(has_key(keys_of(set), key_count(set), by), "RRSIG(MX) by another key");
+		ck_assert_msg(has_key(KEYS[set], KEY_COUNT[set], by), "RRSIG(MX) by another key");
 	}
 	ck_assert_uint_eq(found, sigs);
 
 	/* The oracle: the same answer with the trap and these RRSIGs in the zone. */
-	knot_pkt_t *want = th_reparse(answer(qname, mx_owner, labels, set,
-	                                     ZONE_MX " 99 mail1.example.com.",
-	                                     &mx_rrsigs(pkt)->rrs, 0));
+	knot_pkt_t *want = th_reparse(answer(qname, owner, labels, set, ZONE_MX " 99 mail1.example.com.",
+	                                     &rrsigs->rrs, 0));
 	const knot_pktsection_t *wan = knot_pkt_section(want, KNOT_ANSWER);
 	ck_assert_uint_eq(an->count, wan->count);
 	for (uint16_t i = 0; i < an->count; i++) {
@@ -195,7 +163,7 @@ static void assert_trapped(const knot_pkt_t *pkt, const char *qname, const char 
 START_TEST(shapes)
 {
 	static const struct {
-		const char *qname, *mx_owner;
+		const char *qname, *owner;
 		uint8_t labels;
 		int set, extra;
 	} SHAPES[] = {
@@ -208,20 +176,19 @@ START_TEST(shapes)
 		{ "example.com.", "example.com.", 2, K12, 0 },                /* two algorithms */
 		{ "example.com.", "example.com.", 2, K3, -1 },                /* one key not published */
 	};
-	int calls = th_stand_in.calls;
 	th_stand_in.extra = SHAPES[_i].extra;
-	knot_pkt_t *pkt = answer(SHAPES[_i].qname, SHAPES[_i].mx_owner, SHAPES[_i].labels,
+	knot_pkt_t *pkt = answer(SHAPES[_i].qname, SHAPES[_i].owner, SHAPES[_i].labels,
 	                         SHAPES[_i].set, ZONE_MX, NULL, 0);
 	mxtrap_result_t res = mxtrap_apply(&conf, pkt, signer, &query_token);
 	ck_assert_int_eq(res.outcome, MXTRAP_TRAPPED);
 	ck_assert_int_eq(res.source, MXTRAP_SIG_FRESH);
-	ck_assert_int_eq(th_stand_in.calls, calls + 1);
-	assert_trapped(pkt, SHAPES[_i].qname, SHAPES[_i].mx_owner, SHAPES[_i].labels,
-	               SHAPES[_i].set, true, NOW, key_count(SHAPES[_i].set) + SHAPES[_i].extra);
+	ck_assert_int_eq(th_stand_in.calls, 1);
+	assert_trapped(pkt, SHAPES[_i].qname, SHAPES[_i].owner, SHAPES[_i].labels, SHAPES[_i].set,
+	               true, NOW, KEY_COUNT[SHAPES[_i].set] + SHAPES[_i].extra);
 }
 END_TEST
 
-/*! One answer of a script: clock, keys, the stand-in's doing, what is expected. */
+/*! One answer of a script. */
 typedef struct {
 	uint32_t at;                 /*!< Clock, from the script's start. */
 	int set;                     /*!< Keys of the zone's RRSIG(MX). */
@@ -238,14 +205,11 @@ typedef struct {
 #define BAD_COUNT(set, extra)		{ 0, set, extra, 0, MXTRAP_SIG_NONE, 0, 0 }
 #define REASON(r)	{ "reason " #r, NOW, LIFETIME, MARGIN, { FAILS(K1, 0, r), FRESH(0, K1, 0, 1) } }
 
-/*
- * The signature cache: served while valid for margin + TTL from the clock, a
- * set by fewer keys than asked only for 10 s, never what a failure made.
- */
+/* The cache: served while valid for margin + TTL, a set by fewer keys than asked 10 s. */
 static const struct {
 	const char *name;
 	uint32_t start, valid_for, margin;
-	step_t steps[10];
+	step_t steps[10];  /*!< Up to an empty one. */
 } SCRIPTS[] = {
 	{ "cached, then aged", NOW, LIFETIME, MARGIN, {
 	  FRESH(0, K1, 0, 1), CACHED(0, K1, 0, 1), CACHED(LAST_GOOD, K1, 0, 1),
@@ -282,11 +246,8 @@ static const struct {
 
 START_TEST(cache)
 {
-	mxtrap_signer_free(signer);
-	mxtrap_conf_deinit(&conf);
-	setup_margin(SCRIPTS[_i].margin);
-	th_stand_in.valid_for = SCRIPTS[_i].valid_for;
-	/* The steps end at an empty one. */
+	teardown();
+	setup_with(SCRIPTS[_i].margin, SCRIPTS[_i].valid_for);
 	for (const step_t *s = SCRIPTS[_i].steps; s->source != MXTRAP_SIG_NONE || s->fail > 0 ||
 	     s->extra != 0; s++) {
 		th_stand_in.now = SCRIPTS[_i].start + s->at;
@@ -327,7 +288,7 @@ START_TEST(left_alone)
 	uint8_t rd[64];
 	size_t len = th_rrsig_rdata(rd, KNOT_RRTYPE_MX, KEYS[K1][0], 2, TTL, NOW, NOW, "", 0);
 	switch (_i) {
-	case 0:  /* No signer: signed answers are left alone. */
+	case 0:  /* No signer. */
 		with = NULL;
 		want = MXTRAP_SIGNED;
 		break;
@@ -368,9 +329,8 @@ END_TEST
 /* The zone's answer fits, the merged one does not: truncated as Knot truncates, TC set. */
 START_TEST(truncated)
 {
-	knot_pkt_t *pkt = apex(K1);
-	size_t fits = pkt->size;
-	pkt = answer("example.com.", "example.com.", 2, K1, ZONE_MX, NULL, fits);
+	size_t fits = apex(K1)->size;
+	knot_pkt_t *pkt = answer("example.com.", "example.com.", 2, K1, ZONE_MX, NULL, fits);
 	mxtrap_result_t res = mxtrap_apply(&conf, pkt, signer, &query_token);
 	ck_assert_int_eq(res.outcome, MXTRAP_TRUNCATED);
 	ck_assert(knot_wire_get_tc(pkt->wire));
@@ -386,9 +346,9 @@ START_TEST(signer_args)
 	ck_assert_ptr_null(mxtrap_signer_new(th_stand_in_sign, NULL, 0, 3, NULL));
 	ck_assert_ptr_null(mxtrap_signer_new(th_stand_in_sign, NULL, 0, 0, NULL));
 	mxtrap_signer_free(NULL);
-	mxtrap_signer_t *s = mxtrap_signer_new(th_stand_in_sign, &th_stand_in, 77, 1, NULL);
-	ck_assert_ptr_nonnull(s);
-	mxtrap_signer_free(s);
+	mxtrap_signer_t *one = mxtrap_signer_new(th_stand_in_sign, &th_stand_in, 77, 1, NULL);
+	ck_assert_ptr_nonnull(one);
+	mxtrap_signer_free(one);
 }
 END_TEST
 
