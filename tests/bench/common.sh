@@ -1,99 +1,90 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-# What only the benchmarks share (tests/bench/callgrind.sh, throughput.sh,
-# scale.sh): the build they measure, the variants and their configurations,
-# the queries and the answers expected, the signed set-up and callgrind's
-# profile. Processes, ports, the temporary directory and knotd's start and
-# stop are tests/lib/common.sh's (sourced here; bench_init sets them up).
-#
-# BENCH_DNSSEC=1 (callgrind.sh, throughput.sh): the zone is signed by knotd
-# (policy "bench": ECDSAP256SHA256, default lifetimes), the queries are DO MX
-# queries at the apex and only mxtrap and hand-edited are compared (signed
-# answers: the module's RRSIG over the merged set vs the zone's). BENCH_SEED,
-# when set, is a directory with a prepared server per variant
-# (BENCH_SEED/VARIANT, see bench_dnssec_seed): its databases (keys, journal,
-# timers) are copied into every new server directory, so that knotd starts
-# with the zone signed.
+# shellcheck shell=bash
+# Shared by the benchmarks (README.md): knotd's configurations, the queries and
+# the answers expected, the signed set-up (BENCH_DNSSEC=1), figures and goals.
 
-BENCH_DIR=tests/bench
 BENCH_ZONE=bench.test.
 BENCH_DNSSEC=${BENCH_DNSSEC:-0}
 BENCH_SEED=""
-TAP_NAME=bench
+TAP_NAME=bench   # BENCH_KEEP=1 keeps $tmp (test_cleanup)
+export LC_ALL=C
 # shellcheck source=tests/lib/common.sh
 source tests/lib/common.sh
-finish_tap() { :; }   # (not TAP: bail prints its reason and exits 1)
+finish_tap() { :; }   # not TAP: bail prints its reason and exits 1
+set -E   # no silent exit (set -e) without the line
+trap '[[ $- == *e* && $BASHPID == "$$" ]] && echo "${0##*/}: command failed at line $LINENO" >&2' ERR
 
-# bench_init TARGET...: ./build (tests/setup.sh unless BENCH_NO_SETUP=1), the
-# TARGETs built, a normal (not sanitized) build; $tmp and the EXIT trap that
-# stops every process started (BENCH_KEEP=1 keeps $tmp).
+# bench_init TARGET...: ./build (tests/setup.sh makes it), not sanitized, with
+# the module and the TARGETs built; $tmp.
 bench_init() {
-	[ "${BENCH_NO_SETUP:-0}" = 1 ] || bash tests/setup.sh >/dev/null
-	ninja -C build "$@" >/dev/null || bail "cannot build $*"
+	[ -d build ] || bash tests/setup.sh >/dev/null
+	ninja -C build module/mxtrap.so "$@" >/dev/null || bail "cannot build"
 	[ "$(meson_option build b_sanitize)" = none ] ||
 		bail "./build is sanitized; benchmark a normal build (meson setup --reconfigure build -Db_sanitize=none)"
 	test_init build
 	test_tmp_init
 }
+bench_positive() { [[ "$* " =~ ^([1-9][0-9]*\ )+$ ]] || bail "not positive numbers: $*"; }
 
-bench_build_info() {
-	echo "./build (buildtype=$(meson_option build buildtype)), module build/module/mxtrap.so, baseline build/tests/bench/mxtrapempty.so"
+# bench_header TITLE COMMAND: what is measured, with what, where.
+bench_header() {
+	printf '\n=== mod-mxtrap %s ===\ncommand:   %s\n' "$1" "$2"
+	[ "$BENCH_DNSSEC" != 1 ] || echo "zone:      signed by knotd (dnssec-signing: on, ECDSAP256SHA256, default lifetimes)"
+	echo "build:     ./build (buildtype=$(meson_option build buildtype)), $(knotd --version)"
+	echo "machine:   $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+	! awk '{ exit !($1 > 0.5) }' /proc/loadavg ||
+		echo "warning:   the machine is busy (load average above 0.5): other processes disturb the figures"
 }
 
-# bench_write_conf DIR VARIANT PORT: DIR/knot.conf of a variant (mxtrap,
-# hand-edited, empty-mod, no-module), 1 worker of each kind, log to a file.
-bench_write_conf() {
-	local dir=$1 port=$3 zone=bench.test.zone id='' file=''
-	case $2 in
-	mxtrap)      id=mod-mxtrap      file=$PWD/build/module/mxtrap.so;;
-	hand-edited) zone=bench.test.trap.zone;;
-	empty-mod)   id=mod-mxtrapempty file=$PWD/build/tests/bench/mxtrapempty.so;;
-	no-module)   ;;
-	*) bail "unknown variant $2";;
-	esac
-	cp "$BENCH_DIR/zones/$zone" "$dir/bench.test.zone"
-	[ -z "$BENCH_SEED" ] || cp -a "$BENCH_SEED/$2/keys" "$BENCH_SEED/$2/journal" "$BENCH_SEED/$2/timers" "$dir/"
-	{
-		[ -z "$id" ] || printf 'module:\n  - id: %s\n    file: "%s"\n' "$id" "$file"
-		[ "$BENCH_DNSSEC" != 1 ] || printf 'policy:\n  - id: bench\n    algorithm: ECDSAP256SHA256\n'
-		printf 'server:\n    rundir: "%s"\n    listen: 127.0.0.1@%s\n' "$dir" "$port"
-		printf '    udp-workers: 1\n    tcp-workers: 1\n    background-workers: 1\n'
-		printf 'log:\n  - target: "%s/knotd.log"\n    any: info\n' "$dir"
-		printf 'control:\n    listen: "%s/knot.sock"\n' "$dir"
-		printf 'database:\n    storage: "%s"\n' "$dir"
-		printf 'template:\n  - id: default\n    storage: "%s"\n    zonefile-sync: -1\n' "$dir"
-		printf 'zone:\n  - domain: %s\n    file: "%s/bench.test.zone"\n' "$BENCH_ZONE" "$dir"
-		[ -z "$id" ] || printf '    module: %s\n' "$id"
-		[ "$BENCH_DNSSEC" != 1 ] || printf '    dnssec-signing: on\n    dnssec-policy: bench\n'
-	} >"$dir/knot.conf"
+# bench_conf DIR PORT UDP TCP BG [MODULE]: knot.conf but the zones (workers
+# of each kind, MODULE on the default template, which ends the output).
+bench_conf() {
+	printf 'module:\n  - id: mod-mxtrap\n    file: "%s"\n' "$PWD/build/module/mxtrap.so"
+	printf '  - id: mod-mxtrapempty\n    file: "%s"\n' "$PWD/build/tests/bench/mxtrapempty.so"
+	[ "$BENCH_DNSSEC" != 1 ] || printf 'policy:\n  - id: bench\n    algorithm: ECDSAP256SHA256\n'
+	printf 'server:\n    rundir: "%s"\n    listen: 127.0.0.1@%s\n' "$1" "$2"
+	printf '    udp-workers: %s\n    tcp-workers: %s\n    background-workers: %s\n' "$3" "$4" "$5"
+	printf 'log:\n  - target: "%s/knotd.log"\n    any: info\ncontrol:\n    listen: "%s/knot.sock"\n' "$1" "$1"
+	printf 'database:\n    storage: "%s"\ntemplate:\n  - id: default\n    storage: "%s"\n' "$1" "$1"
+	printf '    zonefile-sync: -1\n'
+	[ -z "${6:-}" ] || printf '    module: %s\n' "$6"
+	[ "$BENCH_DNSSEC" != 1 ] || printf '    dnssec-signing: on\n    dnssec-policy: bench\n'
 }
 
-# bench_launch DIR VARIANT: its configuration on a free port, knotd started
-# behind knotd_wrapper (knotd_start: ready when its control socket reports
-# the zone loaded, no DNS query sent). Sets BENCH_PORT and knotd_pid.
+# bench_launch DIR VARIANT: knotd of VARIANT ready (zone loaded, no query sent),
+# BENCH_PORT and knotd_pid set; with BENCH_SEED, it starts with the zone signed.
 bench_launch() {
+	local dir=$1 zone=bench.test.zone mod=''
+	case $2 in
+	mxtrap)      mod="mod-mxtrap";;
+	hand-edited) zone=bench.test.trap.zone;;
+	empty-mod)   mod="mod-mxtrapempty";;
+	no-module)   ;;
+	esac
 	take_ports BENCH_PORT
-	bench_write_conf "$1" "$2" "$BENCH_PORT"
-	knotd_start "$1/knot.conf" "$1/knotd.out" "$BENCH_ZONE" || bail "knotd ($2) did not start"
+	cp "tests/bench/zones/$zone" "$dir/bench.test.zone"
+	[ -z "$BENCH_SEED" ] || cp -a "$BENCH_SEED/$2/"{keys,journal,timers} "$dir/"
+	{
+		bench_conf "$dir" "$BENCH_PORT" 1 1 1 "$mod"
+		printf 'zone:\n  - domain: %s\n    file: "%s/bench.test.zone"\n' "$BENCH_ZONE" "$dir"
+	} >"$dir/knot.conf"
+	knotd_start "$dir/knot.conf" "$dir/knotd.out" "$BENCH_ZONE" || bail "knotd ($2) did not start"
 }
-# bench_stop DIR [PID]: knotd stopped by SIGTERM, cleanly (knotd_stop).
+# bench_stop DIR [PID]: SIGTERM, knotd must end cleanly.
 bench_stop() {
 	knotd_stop "${2:-$knotd_pid}" || bail "knotd in $1: $stop_errs$(tail -n 20 "$1/knotd.log")"
 }
-bench_knotc() { local dir=$1; shift; knotd_ctl "$dir/knot.conf" "$@"; }
 
-# bench_query KIND: QNAME and QTYPE number; bench_query_file KIND: dnsperf's file.
+# bench_query KIND: "QNAME QTYPE" (also a dnsperf query file's line).
 bench_query() {
 	case $1 in
-	mx-affected)   echo "bench.test. 15";;
-	mx-unaffected) echo "single.bench.test. 15";;
-	a)             echo "www.bench.test. 1";;
-	*) bail "unknown query kind $1";;
+	mx-affected)   echo "bench.test. MX";;   # the module adds MX 99 mail1
+	mx-unaffected) echo "single.bench.test. MX";;   # one exchanger: left alone
+	a)             echo "www.bench.test. A";;
 	esac
 }
-bench_query_file() { echo "$BENCH_DIR/queries/$1.txt"; }
-
-# bench_expected_ancount VARIANT KIND: records in ANSWER.
-bench_expected_ancount() {
+# bench_ancount VARIANT KIND: records in ANSWER.
+bench_ancount() {
 	case $BENCH_DNSSEC,$1,$2 in
 	1,*,mx-affected) echo 4;;   # 3 MX and their RRSIG
 	*,mxtrap,mx-affected | *,hand-edited,mx-affected) echo 3;;
@@ -101,30 +92,31 @@ bench_expected_ancount() {
 	*) echo 1;;
 	esac
 }
-
-# bench_check_counters DIR KIND N: mod-mxtrap's counters after N queries.
+# bench_counters DIR: mod-mxtrap's counters of the zone, "NAME = VALUE" a line.
+bench_counters() {
+	knotd_ctl "$1/knot.conf" zone-stats "$BENCH_ZONE" mod-mxtrap 2>&1 | sed 's/^\[[^]]*\] mod-mxtrap\.//'
+}
+# bench_check_counters DIR KIND N: the counters after N queries of KIND.
 bench_check_counters() {
-	local dir=$1 kind=$2 n=$3 stats want=() line
-	stats=$(bench_knotc "$dir" zone-stats "$BENCH_ZONE" mod-mxtrap 2>&1) || { echo "bench: knotc zone-stats: $stats" >&2; return 1; }
-	case $BENCH_DNSSEC,$kind in
+	local stats want line
+	stats=$(bench_counters "$1")
+	case $BENCH_DNSSEC,$2 in
 	# The first answer is signed, the others take the signature from the cache.
-	1,mx-affected)   want=("trapped = $n" "signatures[cache] = $((n - 1))" "signatures[fresh] = 1");;
-	*,mx-affected)   want=("trapped = $n");;
-	*,mx-unaffected) want=("unchanged[no-backup] = $n");;
+	1,mx-affected)   want=("trapped = $3" "signatures[cache] = $(($3 - 1))" "signatures[fresh] = 1");;
+	*,mx-affected)   want=("trapped = $3");;
+	*,mx-unaffected) want=("unchanged[no-backup] = $3");;
 	*)               want=("trapped = 0");;
 	esac
 	for line in "${want[@]}"; do
-		grep -qxF -- "[$BENCH_ZONE] mod-mxtrap.$line" <<<"$stats" ||
-			{ echo "bench: expected 'mod-mxtrap.$line' in the module counters, got: $stats" >&2; return 1; }
+		grep -qxF -- "$line" <<<"$stats" ||
+			bail "expected mod-mxtrap.$line; counters: $(tr '\n' ';' <<<"$stats")"
 	done
-	if { [ "$BENCH_DNSSEC" = 1 ] || [ "$kind" = a ]; } && grep -q 'unchanged' <<<"$stats"; then
-		echo "bench: answers left unchanged ($kind): $stats" >&2
-		return 1
+	if { [ "$BENCH_DNSSEC" = 1 ] || [ "$2" = a ]; } && grep -q unchanged <<<"$stats"; then
+		bail "answers left unchanged ($2): $(tr '\n' ';' <<<"$stats")"
 	fi
 }
-
-# bench_answer PORT QNAME QTYPE [KDIG_OPTION...]: the ANSWER section of a UDP
-# answer, one record a line, lower case, TTL left out.
+# bench_answer PORT QNAME QTYPE [KDIG_OPTION...]: ANSWER of a UDP answer, one
+# record a line, lower case, without TTLs.
 bench_answer() {
 	local port=$1 qname=$2 qtype=$3
 	shift 3
@@ -132,79 +124,75 @@ bench_answer() {
 		awk 'NF { $2 = ""; print tolower($0) }'
 }
 
-# bench_dnssec_arm DIR VARIANT PORT: BENCH_DNSSEC, a server just started on
-# an empty key store (knotd makes the keys after the module loaded; the module
-# needs no reload): the apex MX answer to a DO query has the trap and one
-# RRSIG(MX); for mxtrap the first answer's signature is made fresh, the next
-# two come from the cache (counters). Prints what was checked.
+# bench_dnssec_arm DIR VARIANT: a server started on an empty key store signs
+# the zone (no reload: the module reads knotd's keys); the apex MX answer to DO
+# has the trap and one RRSIG(MX); mxtrap signs it once, then uses its cache.
+signed_mx=''
+bench_signed_mx() {
+	signed_mx=$(bench_answer "$1" "$BENCH_ZONE" MX +dnssec +bufsize=1232) &&
+		grep -q ' mx 99 mail1\.bench\.test\.$' <<<"$signed_mx"
+}
 bench_dnssec_arm() {
-	local dir=$1 variant=$2 port=$3 ans='' stats
-	for _ in $(seq 100); do
-		ans=$(bench_answer "$port" "$BENCH_ZONE" MX +dnssec +bufsize=1232) || ans=''
-		grep -q ' mx 99 mail1\.bench\.test\.$' <<<"$ans" && break
-		ans=''
-		sleep 0.1
-	done
-	if [ "$(grep -c ' rrsig mx ' <<<"$ans")" != 1 ] || [ "$(grep -c ' in mx ' <<<"$ans")" != 3 ]; then
-		echo "bench: $variant: the signed apex MX answer needs the trap and one RRSIG(MX): ${ans:-none within 10 s}" >&2
-		return 1
+	local stats
+	wait_for "the signed apex MX ($2)" 10 bench_signed_mx "$BENCH_PORT" || true
+	[ "$(grep -c ' rrsig mx ' <<<"$signed_mx")" = 1 ] && [ "$(grep -c ' in mx ' <<<"$signed_mx")" = 3 ] ||
+		bail "$2: the signed apex MX answer needs the trap and one RRSIG(MX): $(tr '\n' '|' <<<"$signed_mx")"
+	if [ "$2" = mxtrap ]; then
+		stats=$(bench_counters "$1")
+		grep -qxF 'signatures[fresh] = 1' <<<"$stats" && ! grep -qF 'signatures[cache]' <<<"$stats" ||
+			bail "mxtrap: after the first trapped answer, expected signatures[fresh] = 1 and no cache hit: $stats"
+		bench_signed_mx "$BENCH_PORT" && bench_signed_mx "$BENCH_PORT" || true
+		bench_check_counters "$1" mx-affected 3
 	fi
-	if [ "$variant" = mxtrap ]; then
-		stats=$(bench_knotc "$dir" zone-stats "$BENCH_ZONE" mod-mxtrap 2>&1) || stats=''
-		if ! grep -qxF "[$BENCH_ZONE] mod-mxtrap.signatures[fresh] = 1" <<<"$stats" || grep -qF 'signatures[cache]' <<<"$stats"; then
-			echo "bench: mxtrap: after the first trapped answer, expected signatures[fresh] = 1 and no cache hit: $stats" >&2
-			return 1
-		fi
-		bench_answer "$port" "$BENCH_ZONE" MX +dnssec +bufsize=1232 >/dev/null
-		bench_answer "$port" "$BENCH_ZONE" MX +dnssec +bufsize=1232 >/dev/null
-		bench_check_counters "$dir" mx-affected 3 || return 1
-	fi
-	printf 'signed:    %-11s apex MX (DO): trap and 1 RRSIG(MX), key tag %s%s\n' "$variant" \
-		"$(awk '$3 == "rrsig" && $4 == "mx" { print $10 }' <<<"$ans")" \
-		"$([ "$variant" = mxtrap ] && echo "; signatures[fresh] 1, then [cache] 2 after 2 more")"
+	printf 'signed:    %-11s apex MX (DO): trap and 1 RRSIG(MX), key tag %s%s\n' "$2" \
+		"$(awk '$3 == "rrsig" && $4 == "mx" { print $10 }' <<<"$signed_mx")" \
+		"$([ "$2" != mxtrap ] || echo "; signatures[fresh] 1, then [cache] 2 after 2 more")"
 }
-
-# bench_dnssec_seed VARIANT...: BENCH_SEED/VARIANT prepared for each (first
-# start on an empty key store, bench_dnssec_arm, clean stop), BENCH_SEED set:
-# servers started afterwards begin with the zone signed.
+# bench_dnssec_seed VARIANT...: a first start of each (bench_dnssec_arm), whose
+# databases BENCH_SEED keeps for the servers started afterwards.
 bench_dnssec_seed() {
-	local seed=$tmp/seed variant
-	BENCH_SEED=""
+	local variant
 	for variant in "$@"; do
-		mkdir -p "$seed/$variant"
-		bench_launch "$seed/$variant" "$variant"
-		bench_dnssec_arm "$seed/$variant" "$variant" "$BENCH_PORT" || return 1
-		bench_stop "$seed/$variant"
+		mkdir -p "$tmp/seed/$variant"
+		bench_launch "$tmp/seed/$variant" "$variant"
+		bench_dnssec_arm "$tmp/seed/$variant" "$variant"
+		bench_stop "$tmp/seed/$variant"
 	done
-	BENCH_SEED=$seed
+	BENCH_SEED=$tmp/seed
 }
-
-# bench_profile CALLGRIND_FILE N: inclusive Ir per query of mxtrap.so's
-# functions and of what they call. callgrind_annotate may list a function
-# twice (with and without line information): both blocks are shown.
+# bench_calc DECIMALS EXPR: an awk expression's value.
+bench_calc() { awk "BEGIN { printf \"%.$1f\", $2 }"; }
+# bench_stats "V..." : "MEAN MEDIAN MIN MAX".
+bench_stats() {
+	tr ' ' '\n' <<<"$1" | awk NF | sort -g | awk '{ v[NR] = $1; s += $1 } END {
+		printf "%f %f %f %f", s / NR, (v[int((NR + 1) / 2)] + v[int(NR / 2) + 1]) / 2, v[1], v[NR] }'
+}
+# bench_goal LABEL VALUE OP LIMIT: GOAL MET or GOAL MISSED (sets MISSED=1).
+MISSED=0
+bench_goal() {
+	local verdict="GOAL MET   "
+	awk "BEGIN { exit !($2 $3 $4) }" || { verdict="GOAL MISSED"; MISSED=1; }
+	printf '  %s  %-52s %10s   (goal %s %s)\n' "$verdict" "$1" "$2" "$3" "$4"
+}
+# bench_profile CALLGRIND_FILE N: inclusive instructions per query of
+# mxtrap.so's functions (*) and of what they call (>), from callgrind_annotate
+# (which may list a function more than once, with and without line information).
 bench_profile() {
-	local file=$1 n=$2 tree fns
-	tree=$(callgrind_annotate --inclusive=yes --tree=calling --threshold=100 "$file" 2>/dev/null) || return 0
-	fns=$(awk '/\*  / && /mxtrap\.so\]/ { sub(/ \[[^]]*\]$/, ""); sub(/^.*:/, ""); print }' <<<"$tree" | sort -u)
-	awk -v n="$n" -v fns="$fns" '
+	callgrind_annotate --inclusive=yes --tree=calling --threshold=100 "$1" >"$1.tree" 2>/dev/null || return 0
+	awk -v n="$2" '
 		function perq(s) { gsub(",", "", s); return s / n }
 		function fname(l) { sub(/ \[[^]]*\]$/, "", l); sub(/ \([0-9,]+x\)$/, "", l); sub(/^.*:/, "", l); return l }
-		BEGIN { split(fns, a, "\n"); for (k in a) want[a[k]] = 1 }
+		NR == FNR { if (/\*  / && /mxtrap\.so\]$/) want[fname($0)] = 1; next }
 		/^$/ { p = 0; next }
-		/^ *[0-9,]+ .*\*  / { p = (fname($0) in want) }
+		/^ *[0-9,]+ .*\*  / { p = fname($0) in want }
 		p && /^ *[0-9,]+ .*[*>] / {
-			cost = perq($1)
-			line = $0
+			cost = perq($1); line = $0
 			sub(/^ *[0-9,]+ +\([ 0-9.]+%\) +/, "", line)
 			sub(/ \[[^]]*\]$/, "", line)
-			if (match(line, /\([0-9,]+x\)/)) {
-				calls = substr(line, RSTART + 1, RLENGTH - 3)
-				sub(/ \([0-9,]+x\)/, sprintf(" (%.2f calls/query)", perq(calls)), line)
-			}
-			sub(/^\* +/, "* ", line)
-			sub(/\* [^ ]*\/module\//, "* ", line)
-			sub(/> +[^ ]*\/module\//, ">   ", line)
-			sub(/> +\.\/string\/[^:]*:/, ">   ", line)
+			if (match(line, /\([0-9,]+x\)/))
+				sub(/\([0-9,]+x\)/, sprintf("(%.2f calls/query)", perq(substr(line, RSTART + 1, RLENGTH - 3))), line)
+			sub(/^\* +/, "* ", line); sub(/\* [^ ]*\/module\//, "* ", line)
+			sub(/> +[^ ]*\/module\//, ">   ", line); sub(/> +\.\/string\/[^:]*:/, ">   ", line)
 			printf "%8.1f  %s\n", cost, line
-		}' <<<"$tree"
+		}' "$1.tree" "$1.tree"
 }
