@@ -1,34 +1,27 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-3.0-or-later
-# Soak test: knotd running the ASan+UBSan-built module (build-asan: Debian's
-# knotd with the ASan runtime preloaded) under a bounded mixed load.
+# Soak test: knotd running the ASan+UBSan-built module (build-asan, the ASan
+# runtime preloaded into Debian's knotd) under a bounded mixed load.
 #
 #   tests/soak/soak.sh [SECONDS]     (default 60; TAP output)
 #
-# What it proves about the module: through SECONDS of load after a warm-up
-# (SECONDS/10, 3..30 s), with every MX shape the module meets
-# (tests/soak/zones: trapped, single, equal, null MX, CNAME chain, wildcard,
-# DNAME, trap present, max preference, a set that truncates with the trap, a
-# module instance with require-backup off and an exchange list, a zone knotd
-# signs), all at once:
-#   - dnsperf UDP without EDNS (512-byte answers: the module's TC path),
-#     UDP with EDNS (1232 bytes), UDP over ::1 with DO (the module signs the
-#     merged RRset of signed.soak.) and TCP with DO;
-#   - halfway `knotc reload` with a changed zone and module configuration
-#     (knotd makes the modules anew while queries are answered);
-# knotd stays up, every generator gets answers, the trap follows the new
-# configuration (and is signed in signed.soak.), knotd's RSS grows less than
-# max(16 MiB, 20 %) (memory the module keeps per answer or per signature
-# would show; the load here traps ~850 answers a second), knotd exits 0 on
-# SIGTERM with LeakSanitizer on (unreachable leaks), and no sanitizer report
-# is written. Malformed queries are not sent: knotd drops
-# them before any module hook (the fuzz target covers the module's parser).
+# Proves that through SECONDS of load after a warm-up (SECONDS/10, 3..30 s),
+# with every MX shape the module meets (tests/soak/zones: trapped, single,
+# equal, null MX, CNAME chain, wildcard, DNAME, trap present, max preference,
+# a set that truncates with the trap, an instance with require-backup off and
+# an exchange list, a zone knotd signs), sent as UDP without EDNS (512 bytes:
+# the TC path), UDP with EDNS, UDP over ::1 with DO (the module signs) and
+# TCP with DO, and a `knotc reload` of a changed zone and module
+# configuration halfway: knotd stays up, every generator gets answers, the
+# trap follows the new configuration (signed in signed.soak.), knotd's RSS
+# grows less than max(16 MiB, 20 %) (memory kept per answer or signature
+# would show), knotd exits 0 on SIGTERM with LeakSanitizer on, and no
+# sanitizer report is written. (Malformed queries never reach a module hook;
+# the fuzz target covers the module's parser.)
 #
-# Environment: SOAK_BUILD_DIR (default build-asan; build with SOAK_NO_ASAN=1,
-# which measures RSS without ASan's bookkeeping and checks no sanitizer),
-# SOAK_ASAN_OPTIONS (appended to ASAN_OPTIONS, e.g. quarantine_size_mb=0),
-# SOAK_KEEP=1 (keep the temporary directory). Sanitizer reports and knotd's
-# log are kept in BUILD_DIR/soak-logs (emptied at every run).
+# Environment: SOAK_BUILD_DIR (default build-asan; build with SOAK_NO_ASAN=1:
+# RSS without ASan's bookkeeping, no sanitizer), SOAK_ASAN_OPTIONS (appended
+# to ASAN_OPTIONS), SOAK_KEEP=1. Reports and knotd's log: BUILD_DIR/soak-logs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -41,11 +34,9 @@ fi
 warmup=$((duration / 10 < 3 ? 3 : duration / 10 > 30 ? 30 : duration / 10))
 no_asan=${SOAK_NO_ASAN:-0}
 build_dir=${SOAK_BUILD_DIR:-$([ "$no_asan" = 1 ] && echo build || echo build-asan)}
-# Queries per second of each generator; RSS bound (see above: ASan's own
-# bookkeeping and quarantine, capped at 16 MiB here, move it by a few MiB).
 QPS_UDP=2000 QPS_EDNS=1000 QPS_DO6=1000 QPS_TCP=1000
+# ASan's bookkeeping and quarantine (capped at 16 MiB) move RSS by a few MiB.
 RSS_BOUND_KIB=$((16 * 1024)) RSS_BOUND_PCT=20
-
 if [ "$no_asan" = 1 ]; then
 	bash tests/setup.sh "$build_dir" >/dev/null
 	want=none preload=
@@ -57,20 +48,23 @@ fi
 TAP_NAME=soak
 # shellcheck source=tests/lib/common.sh
 source tests/lib/common.sh
-[ "$(meson_option "$build_dir" b_sanitize)" = "$want" ] ||
-	bail "$build_dir: b_sanitize is not $want (SOAK_NO_ASAN=$no_asan)"
+[ "$(meson_option "$build_dir" b_sanitize)" = "$want" ] || bail "$build_dir: b_sanitize is not $want (SOAK_NO_ASAN=$no_asan)"
 export SANITIZER_LOG_DIR=$root/$build_dir/soak-logs
 rm -rf "$SANITIZER_LOG_DIR"
 test_init "$build_dir" "$preload"
 need_tools knotd knotc kdig dnsperf
-# Leaks count here (knotd's exit status), and the quarantine is capped so
-# that RSS means something.
+# Leaks count here (knotd's exit status); the capped quarantine keeps RSS meaningful.
 [ -z "$preload" ] || knot_env+=("ASAN_OPTIONS=log_path=$SANITIZER_LOG_DIR/asan.soak:halt_on_error=1:detect_leaks=1:quarantine_size_mb=16${SOAK_ASAN_OPTIONS:+:$SOAK_ASAN_OPTIONS}")
 knotd_stop_secs=30
 test_tmp_init
 start_time=$SECONDS
 names=$root/tests/soak/zones/names.txt
 cp tests/soak/zones/*.zone "$tmp/"
+for i in $(seq -w 1 24); do
+	printf 'big\tIN\tMX\t10 mx-exchanger-host-number-%s.big\n' "$i"
+	printf 'mx-exchanger-host-number-%s.big\tIN\tA\t192.0.2.1%s\n' "$i" "$i"
+done >>"$tmp/soak.test.zone"
+printf 'big\tIN\tMX\t20 mx2\n' >>"$tmp/soak.test.zone"
 take_ports port
 
 # write_conf NOBACKUP_PREFERENCE
@@ -116,14 +110,14 @@ write_conf 500
 knotd_start "$tmp/knot.conf" "$tmp/knotd.log" soak.test. nobackup.soak. signed.soak. || bail "knotd did not start"
 note "${duration} s after ${warmup} s warm-up, build $build_dir, knotd $knotd_pid on 127.0.0.1@$port and ::1@$port"
 
-# load TAG SECONDS: every generator in the background for SECONDS (bounded).
+# load TAG SECONDS: every generator in the background (bounded).
 load() {
-	local bound=$(($2 + 30)) g
+	local g
 	load_pids=()
 	for g in "udp -s 127.0.0.1 -Q $QPS_UDP -c 8" "edns -s 127.0.0.1 -e -Q $QPS_EDNS -c 4" \
 	         "do6 -s ::1 -D -Q $QPS_DO6 -c 4" "tcp -m tcp -s 127.0.0.1 -D -Q $QPS_TCP -c 4"; do
 		# shellcheck disable=SC2086
-		timeout "$bound" dnsperf ${g#* } -p "$port" -d "$names" -l "$2" -t 2 >"$tmp/$1.${g%% *}.out" 2>&1 &
+		timeout $(($2 + 30)) dnsperf ${g#* } -p "$port" -d "$names" -l "$2" -t 2 >"$tmp/$1.${g%% *}.out" 2>&1 &
 		load_pids+=($!)
 	done
 }
@@ -143,17 +137,17 @@ alive() { kill -0 "$knotd_pid" 2>/dev/null || bail "knotd died ($1): $(tail -n 5
 
 load warmup "$warmup"
 load_check warmup
-alive "warm-up"
+alive warm-up
 rss_start=$(rss_kib VmRSS)
 
-# The measured run: RSS every tenth of it (a leak grows steadily, caches level
-# off); halfway the zone (serial 2, a third MX) and the module's preference
-# change, then knotc reload.
+# The measured run: RSS every tenth (a leak grows steadily, caches level off);
+# halfway the zone (serial 2, a third MX) and the preference change, then
+# knotc reload.
 load main "$duration"
 serial_2() { q "$tmp/soa.out" "$port" soak.test SOA; section "$tmp/soa.out" ANSWER | grep -q ' 2 '; }
 step=$((duration / 10)) samples=
 for i in $(seq 9); do
-	sleep "$step"
+	sleep "$step"    # the sampling period, not a wait for a condition
 	samples+="$(rss_kib VmRSS) "
 	[ "$i" = 5 ] || continue
 	sed -i 's/^@\tIN\tSOA\tns hostmaster 1 /@\tIN\tSOA\tns hostmaster 2 /; s/^@\tIN\tMX\t20 mx2$/&\n@\tIN\tMX\t30 mx3/' "$tmp/soak.test.zone"
@@ -163,20 +157,19 @@ for i in $(seq 9); do
 	check "knotc reload under load at $((step * 5)) s, the new zone served" "$E"
 done
 load_check main
-alive "load"
+alive load
 
-# After the load: the trap as configured now, and signed where DO is set.
 rss_end=$(rss_kib VmRSS)
 q "$tmp/mx.out" "$port" soak.test MX
 q "$tmp/nb.out" "$port" nobackup.soak MX
 q "$tmp/sig.out" "$port" signed.soak MX +dnssec
 E=
-[ "$(mx_of "$tmp/mx.out" | tr '\n' ' ')" = "10 mx1.soak.test. 20 mx2.soak.test. 30 mx3.soak.test. 99 mx1.soak.test. " ] ||
-	E+="soak.test MX: $(mx_of "$tmp/mx.out" | tr '\n' ' ')"$'\n'
-mx_of "$tmp/nb.out" | grep -qx '600 trap.soak.test.' || E+="nobackup.soak MX: $(mx_of "$tmp/nb.out" | tr '\n' ' ')"$'\n'
+[ "$(mx_of "$tmp/mx.out" | paste -sd' ')" = "10 mx1.soak.test. 20 mx2.soak.test. 30 mx3.soak.test. 99 mx1.soak.test." ] ||
+	E+="soak.test MX: $(mx_of "$tmp/mx.out" | paste -sd' ')"$'\n'
+mx_of "$tmp/nb.out" | grep -qx '600 trap.soak.test.' || E+="nobackup.soak MX: $(mx_of "$tmp/nb.out" | paste -sd' ')"$'\n'
 mx_of "$tmp/sig.out" | grep -qx '99 mx1.signed.soak.' && section "$tmp/sig.out" ANSWER | grep -q 'RRSIG.*MX' ||
-	E+="signed.soak MX with DO: $(section "$tmp/sig.out" ANSWER | tr '\n' ' ')"$'\n'
-check "after the load: the trap of the reloaded zone and configuration (99 after 30 mx3, 600 trap.soak.test.), signed.soak trapped and signed" "$E"
+	E+="signed.soak MX with DO: $(section "$tmp/sig.out" ANSWER | paste -sd' ')"$'\n'
+check "after the load: the reloaded zone and configuration's traps (99 after 30 mx3, 600 trap.soak.test.), signed.soak trapped and signed" "$E"
 for z in soak.test. nobackup.soak. signed.soak.; do note "counters $z $(stats_line "$tmp/knot.conf" "$z")"; done
 
 growth=$((rss_end - rss_start)) bound=$((rss_start * RSS_BOUND_PCT / 100))
