@@ -147,6 +147,72 @@ static knotd_in_state_t mxtrap_answer(knotd_in_state_t state, knot_pkt_t *pkt,
 	return answer_mx(state, pkt, qdata, mod);
 }
 
+#if MXTRAP_HAVE_ZONE_RRSET
+/*! The zone's RRSIGs over \a type at a node (Knot's answers carry them for DO). */
+static int put_rrsigs(knot_pkt_t *pkt, const knot_rrset_t *rrsigs, uint16_t type, uint16_t hint)
+{
+	knot_rrset_t sig;
+	knot_rrset_init(&sig, rrsigs->owner, KNOT_RRTYPE_RRSIG, rrsigs->rclass, rrsigs->ttl);
+	const knot_rdata_t *rdata = rrsigs->rrs.rdata;
+	for (uint16_t i = 0; i < rrsigs->rrs.count; i++, rdata = knot_rdataset_next((knot_rdata_t *)rdata)) {
+		if (knot_rrsig_type_covered(rdata) == type &&
+		    knot_rdataset_add(&sig.rrs, rdata, &pkt->mm) != KNOT_EOK) {
+			knot_rdataset_clear(&sig.rrs, &pkt->mm);
+			return KNOT_ENOMEM;
+		}
+	}
+	if (sig.rrs.count == 0) {
+		return KNOT_EOK;
+	}
+	int ret = knot_pkt_put(pkt, hint, &sig, KNOT_PF_NOTRUNC | KNOT_PF_FREE);
+	if (ret != KNOT_EOK) {
+		knot_rdataset_clear(&sig.rrs, &pkt->mm);
+	}
+	return ret;
+}
+
+/*!
+ * The A and AAAA of configured trap exchangers in ADDITIONAL, as Knot puts
+ * those of a zone's exchangers: optional, so a full packet ends ADDITIONAL
+ * without TC (Knot's KNOTD_IN_STATE_TRUNC after its own glue).
+ */
+static knotd_in_state_t mxtrap_additional(knotd_in_state_t state, knot_pkt_t *pkt,
+                                          knotd_qdata_t *qdata, knotd_mod_t *mod)
+{
+	if (state != KNOTD_IN_STATE_HIT || knot_pkt_qtype(qdata->query) != KNOT_RRTYPE_MX) {
+		return state;
+	}
+	mxtrap_ctx_t *ctx = knotd_mod_ctx(mod);
+	bool dnssec = knot_pkt_has_dnssec(qdata->query);
+	for (uint16_t i = 0; i < ctx->conf.exchange_count; i++) {
+		uint16_t hint;
+		knot_rrset_t rrsigs;
+		const knot_dname_t *name = ctx->conf.exchanges[i];
+		if (!mxtrap_names_exchange(&ctx->conf, pkt, i, &hint) ||
+		    knotd_qdata_zone_rrset(qdata, NULL, name, KNOT_RRTYPE_RRSIG, &rrsigs) != KNOT_EOK) {
+			continue; /* Not in this answer, or no node of this zone. */
+		}
+		static const uint16_t types[] = { KNOT_RRTYPE_A, KNOT_RRTYPE_AAAA };
+		for (size_t t = 0; t < sizeof(types) / sizeof(*types); t++) {
+			knot_rrset_t rr;
+			knotd_qdata_zone_rrset(qdata, NULL, name, types[t], &rr);
+			if (knot_rrset_empty(&rr)) {
+				continue;
+			}
+			uint16_t before = pkt->rrset_count;
+			int ret = knot_pkt_put(pkt, hint, &rr, KNOT_PF_NOTRUNC | KNOT_PF_CHECKDUP);
+			if (ret == KNOT_EOK && dnssec && pkt->rrset_count > before) {
+				ret = put_rrsigs(pkt, &rrsigs, types[t], hint);
+			}
+			if (ret != KNOT_EOK) {
+				return ret == KNOT_ESPACE ? KNOTD_IN_STATE_TRUNC : KNOTD_IN_STATE_ERROR;
+			}
+		}
+	}
+	return state;
+}
+#endif
+
 /*! Tells the operator once per zone (and load) why signed answers lack the trap. */
 static void tell_once(knotd_mod_t *mod, mxtrap_ctx_t *ctx, mxtrap_reason_t reason)
 {
@@ -380,6 +446,11 @@ int mxtrap_load(knotd_mod_t *mod)
 	if (ret == KNOT_EOK) {
 		ret = knotd_mod_in_hook(mod, KNOTD_STAGE_ANSWER, mxtrap_answer);
 	}
+#if MXTRAP_HAVE_ZONE_RRSET
+	if (ret == KNOT_EOK && ctx->conf.exchange_count > 0) {
+		ret = knotd_mod_in_hook(mod, KNOTD_STAGE_ADDITIONAL, mxtrap_additional);
+	}
+#endif
 	if (ret != KNOT_EOK) {
 		goto fail;
 	}

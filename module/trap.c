@@ -464,6 +464,11 @@ static mxtrap_result_t apply_unsigned(const mxtrap_conf_t *conf, knot_pkt_t *pkt
 
 	pkt->size += written;
 	knot_wire_add_ancount(pkt->wire, merged.traps.count);
+	/* Where the trap exchangers stand, as knot_pkt_put() notes them (glue hints). */
+	for (uint16_t i = 0; i < merged.traps.count; i++) {
+		knot_compr_hint_set(info, KNOT_COMPR_HINT_RDATA + mx->rrs.count + i,
+		                    knot_compr_hint(&trap_info, KNOT_COMPR_HINT_RDATA + i), 0);
+	}
 	knot_rrset_t old = *mx;
 	mx->rrs = merged.rrs;
 	release_rdata(pkt, &old, info->flags);
@@ -669,4 +674,26 @@ mxtrap_result_t mxtrap_apply(const mxtrap_conf_t *conf, knot_pkt_t *pkt,
 		return unchanged(prefs.why);
 	}
 	return apply_unsigned(conf, pkt, mx_index, prefs.low, prefs.high);
+}
+
+bool mxtrap_names_exchange(const mxtrap_conf_t *conf, const knot_pkt_t *pkt, uint16_t index,
+                           uint16_t *hint)
+{
+	const knot_pktsection_t *answer = knot_pkt_section(pkt, KNOT_ANSWER);
+	for (uint16_t i = answer->pos; i < answer->pos + answer->count; i++) {
+		const knot_rrset_t *rr = &pkt->rr[i];
+		if (rr->type != KNOT_RRTYPE_MX) {
+			continue;
+		}
+		const knot_rdata_t *rdata = rr->rrs.rdata;
+		for (uint16_t j = 0; j < rr->rrs.count; j++, rdata = next(rdata)) {
+			if (rdata->len > MX_PREF_LEN &&
+			    knot_dname_is_case_equal(mx_exchange(rdata), conf->exchanges[index])) {
+				*hint = knot_compr_hint(&pkt->rr_info[i], KNOT_COMPR_HINT_RDATA + j);
+				return true;
+			}
+		}
+		return false;
+	}
+	return false;
 }

@@ -40,4 +40,6 @@ static inline const knot_dname_t *mxtrap_dname_next_label(const knot_dname_t *lp
     KNOTD_MOD_ABI_VERSION != 600
 #error "knotd module ABI not known to mod-mxtrap: see include/mxtrap/compat.h"
 #endif
+/*! knotd_qdata_zone_rrset() (Knot 3.4): the glue of configured trap exchangers. */
+#define MXTRAP_HAVE_ZONE_RRSET	(KNOTD_MOD_ABI_VERSION >= 600)
 #endif

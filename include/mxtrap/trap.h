@@ -138,3 +138,18 @@ void mxtrap_conf_deinit(mxtrap_conf_t *conf);
  */
 mxtrap_result_t mxtrap_apply(const mxtrap_conf_t *conf, knot_pkt_t *pkt,
                              mxtrap_signer_t *signer, void *query);
+
+/*!
+ * \brief Whether the answer's MX RRset names a configured trap exchanger.
+ *
+ * At the ADDITIONAL stage: the exchanger's A and AAAA go to ADDITIONAL as
+ * Knot puts those of the zone's own exchangers (with KNOT_PF_CHECKDUP, as
+ * Knot has put them already if the zone lists the exchanger itself).
+ *
+ * \param conf   Configuration.
+ * \param pkt    Response packet, its ANSWER written.
+ * \param index  Configured exchanger (conf->exchanges[index]).
+ * \param hint   Out: compression hint of the name in ANSWER (or KNOT_COMPR_HINT_NONE).
+ */
+bool mxtrap_names_exchange(const mxtrap_conf_t *conf, const knot_pkt_t *pkt, uint16_t index,
+                           uint16_t *hint);

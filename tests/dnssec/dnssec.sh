@@ -10,7 +10,8 @@
 # CSK and algorithm rollovers, every step validated. 4: rrsig-lifetime 20 s and
 # automatic ZSK rollovers: >= 99 % trapped. 6: mod-onlinesign before/after.
 # 7: key stores elsewhere. 8: unusable keys: no trap, AD, counted, logged once.
-# 9: restart. Cases 3 and 4 are polled (tick) while the others run.
+# 9: restart. 10: `exchange` an in-zone host: validates; from Knot 3.4 its A
+# and RRSIG(A) in ADDITIONAL. Cases 3 and 4 are polled (tick) while the others run.
 # DNSSEC_KEEP=1 keeps $tmp; DNSSEC_LOAD_SECONDS (30), DNSSEC_LOAD_QPS (2000).
 # shellcheck disable=SC2086
 set -euo pipefail
@@ -24,8 +25,8 @@ need_tools knotd knotc keymgr kdig unbound unbound-control unbound-checkconf
 test_tmp_init
 start_time=$SECONDS
 LOAD_SECONDS=${DNSSEC_LOAD_SECONDS:-30} LOAD_QPS=${DNSSEC_LOAD_QPS:-2000}
-for z in en dn3 ec3 two roll kroll life alt abs kmiss kbad kswap p11 os osrev neg alg calt; do declare "${z^^}=$z.mxtrap.test."; done
-ZONES_A="$EN $DN3 $EC3 $TWO $ROLL $KROLL $LIFE $ALT $ABS $KMISS $KBAD $KSWAP $P11 $OS $OSREV $NEG"
+for z in en dn3 ec3 two roll kroll life alt abs kmiss kbad kswap p11 os osrev neg alg calt glue; do declare "${z^^}=$z.mxtrap.test."; done
+ZONES_A="$EN $DN3 $EC3 $TWO $ROLL $KROLL $LIFE $ALT $ABS $KMISS $KBAD $KSWAP $P11 $OS $OSREV $NEG $GLUE"
 ZONES_C="$ALG $CALT" ROLLING="$ROLL $KROLL $EC3 $ALG"
 ROLL_TTL=20 LIFE_LIFETIME=20 LIFE_REFRESH=5 LIFE_TTL=3 LIFE_ZSK_LIFETIME=25   # rollover steps last ~ROLL_TTL
 take_ports port_a port_b port_c port_u port_uc
@@ -65,9 +66,10 @@ FAST=("propagation-delay: 0" "dnskey-ttl: $ROLL_TTL" "zone-max-ttl: $ROLL_TTL")
 		"rrsig-refresh: $LIFE_REFRESH" "rrsig-pre-refresh: 1" "zsk-lifetime: $LIFE_ZSK_LIFETIME"
 	for id in alt abs p11; do entry id $id "keystore: $id"; done
 	echo "mod-mxtrap:"; entry id p11 "policy: p11"   # the module's only: knotd signs p11 with PEM keys
+	entry id glue "exchange: www.$GLUE"
 	echo "acl:"; entry id axfr "address: 127.0.0.1" "action: transfer"
 	echo "zone:"; for z in "$EN" "$DN3 ed-nsec3" "$EC3 csk-roll" "$TWO manual" "$ROLL roll" "$KROLL roll" "$LIFE life" "$ALT alt" \
-		"$ABS abs" "$KMISS" "$KBAD" "$KSWAP" "$P11 '' mod-mxtrap/p11"; do eval signed $z; done
+		"$ABS abs" "$KMISS" "$KBAD" "$KSWAP" "$P11 '' mod-mxtrap/p11" "$GLUE '' mod-mxtrap/glue"; do eval signed $z; done
 	entry domain "$OS" "module: [ mod-mxtrap, mod-onlinesign ]"
 	entry domain "$OSREV" "module: [ mod-onlinesign, mod-mxtrap ]"
 	entry domain "$NEG" "dnssec-signing: on" "acl: axfr"
@@ -375,6 +377,17 @@ for z in $EN $OS; do   # the unchanged[] indexes: the signing reasons where the 
 	done
 	check "case 1: $z unchanged[] indexes: $idx" "$E"
 done
+# --- case 10: the glue of a configured exchanger -------------------------------------
+E= want=
+[ "$(printf '%s\n' "$(knotd --version | grep -o '[0-9.]*$')" 3.4 | sort -V | head -n 1)" != 3.4 ] || want="A RRSIG"
+uctl flush_zone "$GLUE" || true
+q "$tmp/g.out" "$port_u" "$GLUE" MX +dnssec && parse "$tmp/g.out"
+[ "$f_rcode" = NOERROR ] && f_ad && [ "$f_mx" = "10 mx1.$GLUE,20 mx2.$GLUE,99 www.$GLUE," ] ||
+	E+="through unbound: ${f_rcode:-none} [$f_flags] MX [$f_mx]"$'\n'
+q "$tmp/g.out" "$port_a" "$GLUE" MX +dnssec
+glue=$(section "$tmp/g.out" ADDITIONAL | awk -v n="www.$GLUE" '$1 == n && ($4 == "A" || $4 == "RRSIG" && $5 == "A") { print $4 }' | paste -sd ' ')
+[ "$glue" = "$want" ] || E+="ADDITIONAL of www: [$glue], want [$want]"$'\n'"$(section "$tmp/g.out" ADDITIONAL)"
+check "case 10: $GLUE exchange www: AD + trap through unbound; www's A, RRSIG(A) in ADDITIONAL: [$want]" "$E"
 # --- case 2: the negative control ----------------------------------------------------
 E= && direct_do "$NEG" "$NEG" yes "$(signers "$NEG")"
 uctl flush_zone "$NEG" || true
