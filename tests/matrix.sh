@@ -6,6 +6,8 @@
 # -Werror and the meson suites run; knotd listens on loopback. As root.
 #
 #   tests/matrix.sh [SUITE...]          (default: trixie sid, Knot 3.4 and 3.5)
+#   tests/matrix.sh --image SUITE...    only the images, their paths on stdout
+#                                       (tests/package/test_deb.sh builds in them)
 #
 # Fails a suite on a build warning or a test failure. Last line, on stderr:
 # "matrix: N passed, M failed (S s)". Environment: MXTRAP_MATRIX_SUITES (meson
@@ -21,10 +23,45 @@ src_dir=$(cd "$(dirname "$0")/.." && pwd)
 source "$src_dir/tests/lib/chroot.sh"
 
 # Build and tests (nm of binutils for the install test comes with gcc; the
-# dnssec and ops suites need unbound, dnsperf, ss); keymgr is in knot up to
-# 3.4, in knot-keymgr from 3.5: installed where the suite has it.
-PACKAGES=(knot libknot-dev knot-dnsutils check meson ninja-build pkg-config gcc libc6-dev unbound dnsperf iproute2)
+# dnssec and ops suites need unbound, dnsperf, ss); dpkg-buildpackage (it
+# checks build-essential) with debian/control's Build-Depends (the rest are
+# above); keymgr is in knot up to 3.4, in knot-keymgr from 3.5: installed
+# where the suite has it.
+PACKAGES=(knot libknot-dev knot-dnsutils check meson ninja-build pkg-config gcc libc6-dev unbound dnsperf iproute2
+          build-essential debhelper dpkg-dev)
 OPTIONAL=(knot-keymgr)
+
+# make_image NEW BASE SUITE (chroot_image's MAKE). Without manual pages,
+# docs (but copyrights) and translations: smaller and faster to copy, and
+# man-db (debhelper's) has no index to build.
+make_image() {
+	local new=$1 opt pkgs=("${PACKAGES[@]}")
+	chroot_copy "$2" "$new" && chroot_mount "$new" && chroot_apt "$new" update || return 1
+	printf '%s\n' 'path-exclude=/usr/share/man/*' 'path-exclude=/usr/share/info/*' 'path-exclude=/usr/share/locale/*' \
+		'path-exclude=/usr/share/doc/*' 'path-include=/usr/share/doc/*/copyright' >"$new/etc/dpkg/dpkg.cfg.d/01-nodoc"
+	for opt in "${OPTIONAL[@]}"; do
+		# shellcheck disable=SC2016 # the chroot's bash expands $1
+		if chroot_run -t 60 "$new" 'apt-cache show "$1" >/dev/null 2>&1' "$opt"; then pkgs+=("$opt"); fi
+	done
+	MXTRAP_APT_TIMEOUT=${MXTRAP_APT_TIMEOUT:-1200} chroot_apt "$new" install "${pkgs[@]}" && chroot_apt "$new" clean
+}
+# image SUITE: the image's path, made when missing or when the base, the
+# package lists or make_image changed.
+image() {
+	local base stamp
+	base=$(chroot_base "$1") || return 1
+	stamp=$(printf 'base %s\npackages %s\noptional %s\nmake %s\n' "$(stat -c '%i %Y' "$base")" "${PACKAGES[*]}" \
+		"${OPTIONAL[*]}" "$(declare -f make_image | md5sum | cut -c 1-12)")
+	[ "${MXTRAP_MATRIX_REFRESH:-0}" != 1 ] || rm -f "$cache/$1-tools.stamp"
+	chroot_image "$cache/$1-tools" "$stamp" make_image "$base" "$1"
+}
+
+[ "$(id -u)" = 0 ] || { echo "matrix: must run as root (debootstrap, chroot, mount)" >&2; exit 1; }
+cache=${MXTRAP_MATRIX_CACHE:-$(chroot_cache_dir)/matrix}
+if [ "${1:-}" = --image ]; then
+	for suite in "${@:2}"; do image "$suite" || exit 1; done
+	exit 0
+fi
 
 suites=("$@")
 [ ${#suites[@]} -gt 0 ] || suites=(trixie sid)
@@ -37,9 +74,7 @@ for s in "${meson_suites[@]:-}"; do
 done
 step_timeout=${MXTRAP_MATRIX_TIMEOUT:-600}
 test_timeout=${MXTRAP_MATRIX_TIMEOUT:-1500}
-[ "$(id -u)" = 0 ] || { echo "matrix: must run as root (debootstrap, chroot, mount)" >&2; exit 1; }
 
-cache=${MXTRAP_MATRIX_CACHE:-$(chroot_cache_dir)/matrix}
 mkdir -p "$cache/runs"
 # Run copies beside the images: same file system, reflinks where possible.
 tmp=$(mktemp -d "$cache/runs/run.XXXXXX")
@@ -53,26 +88,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
-
-# make_image NEW BASE SUITE (chroot_image's MAKE).
-make_image() {
-	local new=$1 opt pkgs=("${PACKAGES[@]}")
-	chroot_copy "$2" "$new" && chroot_mount "$new" && chroot_apt "$new" update || return 1
-	for opt in "${OPTIONAL[@]}"; do
-		# shellcheck disable=SC2016 # the chroot's bash expands $1
-		if chroot_run -t 60 "$new" 'apt-cache show "$1" >/dev/null 2>&1' "$opt"; then pkgs+=("$opt"); fi
-	done
-	chroot_apt "$new" install "${pkgs[@]}" && chroot_apt "$new" clean
-}
-# image SUITE: the image's path, made when missing or when the base or the
-# package lists changed.
-image() {
-	local base stamp
-	base=$(chroot_base "$1") || return 1
-	stamp=$(printf 'base %s\npackages %s\noptional %s\n' "$(stat -c '%i %Y' "$base")" "${PACKAGES[*]}" "${OPTIONAL[*]}")
-	[ "${MXTRAP_MATRIX_REFRESH:-0}" != 1 ] || rm -f "$cache/$1-tools.stamp"
-	chroot_image "$cache/$1-tools" "$stamp" make_image "$base" "$1"
-}
 
 # Inside the chroot (build timeout, tests' timeout, meson suites): "@@ NAME
 # VALUE" lines for the summary, logs in /src/build-logs.
