@@ -5,8 +5,8 @@
 # counters, then stop the server and clean up.
 #
 # Usage: conf-examples/demo.sh        (from any directory)
-# Needs: Debian bookworm (or similar) with knot 3.2; missing packages are
-#        installed with apt-get by tests/setup.sh (run as root).
+# Needs: Debian bookworm, trixie or sid (Knot 3.2, 3.4, 3.5); missing packages
+#        are installed with apt-get by tests/setup.sh (run as root).
 set -eu
 
 # Work from the repository root, wherever the script is called from.
@@ -16,16 +16,16 @@ ROOT=$(pwd)
 PORT=53053
 SERVER=127.0.0.1
 
-# 1. Install what is missing (as root) and build: the same steps as the tests.
+# 1. Install what is missing for the build (as root) and build, as the tests do.
 echo "== Installing what is missing and building"
-bash "$ROOT/tests/setup.sh"
+MXTRAP_SETUP=build bash "$ROOT/tests/setup.sh"
 MODULE="$ROOT/build/module/mxtrap.so"
 if [ ! -f "$MODULE" ]; then
     echo "error: $MODULE was not built" >&2
     exit 1
 fi
 
-# 3. Render the configuration into a temporary directory.
+# 2. Render the configuration into a temporary directory.
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/mxtrap-demo.XXXXXX")
 KNOTD_PID=
 CONF="$TMP/knot.conf"
@@ -60,12 +60,12 @@ sed -e "s|@MXTRAP_MODULE@|$MODULE|g" \
     conf-examples/example.conf > "$CONF"
 knotc -c "$CONF" conf-check
 
-# 4. Start knotd in the foreground, as a background job of this script.
+# 3. Start knotd in the foreground, as a background job of this script.
 echo "== Starting knotd (its log is shown if it does not come up)"
 knotd -c "$CONF" >"$TMP/knotd.log" 2>&1 &
 KNOTD_PID=$!
 
-# 5. Wait until the zone is served: bounded number of queries.
+# 4. Wait until the zone is served: bounded number of queries.
 ready=no
 i=0
 while [ "$i" -lt 100 ]; do
@@ -85,7 +85,7 @@ if [ "$ready" != yes ]; then
     exit 1
 fi
 
-# 6. Show the answers.
+# 5. Show the answers.
 echo
 echo "== \$ kdig @$SERVER -p $PORT example.com MX"
 kdig @"$SERVER" -p "$PORT" example.com MX
@@ -96,7 +96,7 @@ kdig @"$SERVER" -p "$PORT" solo.example.com MX
 echo "== \$ kdig @::1 -p $PORT +short example.com MX"
 kdig @::1 -p "$PORT" +short example.com MX || echo "(IPv6 loopback not available)"
 
-# 7. Module counters. mxtrap is a zone module, so its counters are kept per
+# 6. Module counters. mxtrap is a zone module, so its counters are kept per
 #    zone: "knotc stats" (global counters) does not list them, "knotc
 #    zone-stats" does; -f (force) also prints the counters that are still 0.
 echo

@@ -1,29 +1,40 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-3.0-or-later
-# Installs what building and testing mod-mxtrap needs on Debian (as root),
-# then configures and builds. Safe to run again.
+# Installs what building and testing mod-mxtrap needs on Debian bookworm,
+# trixie or sid (as root), then configures and builds. Safe to run again.
 #
 #   tests/setup.sh [BUILD_DIR [MESON_OPTION...]]     (default ./build)
+#
+# MXTRAP_SETUP=build installs only what the build and the demo need.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export PATH=$PATH:/usr/sbin:/sbin DEBIAN_FRONTEND=noninteractive
 
-# Build; servers and clients; the test scripts (python3: meson's results,
-# taskset); fuzzing and callgrind; chroots and the package.
-PACKAGES=(gcc libc6-dev pkg-config meson ninja-build check
-          knot knot-dnsutils libknot-dev dnsperf unbound
-          python3 procps util-linux
-          clang libclang-rt-14-dev valgrind
-          debootstrap debhelper dpkg-dev lintian)
+# The build (check: the unit tests, built by default), knotd and kdig.
+PACKAGES=(gcc libc6-dev pkg-config meson ninja-build check knot knot-dnsutils libknot-dev)
+# The tests: servers and load; the monitoring test (libknot's Python binding,
+# prometheus client); the test scripts (python3: meson's results, taskset);
+# fuzzing and callgrind (libclang-rt-dev: the sanitizer and libFuzzer runtime
+# of the release's default clang); chroots and the package. The same names
+# on bookworm, trixie and sid.
+[ "${MXTRAP_SETUP:-all}" = build ] ||
+	PACKAGES+=(dnsperf unbound python3 python3-libknot python3-prometheus-client prometheus procps util-linux
+	           clang libclang-rt-dev valgrind debootstrap build-essential debhelper dpkg-dev lintian)
+updated=
+apt_install() {
+	echo "setup: installing $*"
+	[ -n "$updated" ] || apt-get update -q
+	updated=1
+	apt-get install -y -q --no-install-recommends "$@"
+}
 missing=()
 for pkg in "${PACKAGES[@]}"; do
 	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
 done
-if [ ${#missing[@]} -gt 0 ]; then
-	echo "setup: installing ${missing[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -q
-	apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+[ ${#missing[@]} = 0 ] || apt_install "${missing[@]}"
+# keymgr (the dnssec suite) is in knot up to 3.4 (bookworm, trixie), in
+# knot-keymgr from 3.5 (sid).
+[ "${MXTRAP_SETUP:-all}" = build ] || command -v keymgr >/dev/null || apt_install knot-keymgr
 
 build_dir=${1:-build}
 shift || true
