@@ -5,7 +5,7 @@
 # minbase with the build and test packages), the working tree is built with
 # -Werror and the meson suites run; knotd listens on loopback. As root.
 #
-#   tests/matrix.sh [SUITE...]          (default: trixie sid, Knot 3.4 and 3.5)
+#   tests/matrix.sh [SUITE...]          (default: the other two of bookworm trixie sid)
 #   tests/matrix.sh --image SUITE...    only the images, their paths on stdout
 #                                       (tests/package/test_deb.sh builds in them)
 #
@@ -64,7 +64,9 @@ if [ "${1:-}" = --image ]; then
 fi
 
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(trixie sid)
+# Default: the Knot series other than the host's (bookworm 3.2, trixie 3.4, sid 3.5).
+host=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+[ ${#suites[@]} -gt 0 ] || for s in bookworm trixie sid; do [ "$s" = "$host" ] || suites+=("$s"); done
 read -r -a meson_suites <<<"${MXTRAP_MATRIX_SUITES:-unit integration dnssec}"
 for s in "${meson_suites[@]:-}"; do
 	case $s in

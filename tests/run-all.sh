@@ -31,7 +31,7 @@ job() {
 	echo "$rc" >"$logs/$name.rc"
 }
 
-# Lane 1: the host's Knot 3.2 (meson suites but dnssec, then the ASan+UBSan
+# Lane 1: the host's Knot (meson suites but dnssec, then the ASan+UBSan
 # build with the dnssec suite (unbound validating), then a bounded mixed-load
 # soak of that build).
 lane_host() {
@@ -39,13 +39,13 @@ lane_host() {
 	job sanitize bash tests/sanitize.sh
 	job soak bash tests/soak/soak.sh 60
 }
-# Lane 2: Knot 3.4 (trixie) and 3.5 (sid): unit, integration and dnssec
-# suites in minimal chroots.
+# Lane 2: the Knot series of the other two of bookworm (3.2), trixie (3.4)
+# and sid (3.5): unit, integration and dnssec suites in minimal chroots.
 lane_matrix() {
 	job matrix bash tests/matrix.sh
 }
-# Lane 3: the Debian package built and installed in a fresh bookworm chroot
-# and used by its knotd; then a bounded libFuzzer run on the core.
+# Lane 3: the Debian package of bookworm, trixie and sid, each built in its
+# release and installed in a fresh chroot of it; then a bounded libFuzzer run.
 lane_other() {
 	job package bash tests/package/test_deb.sh
 	job fuzz bash tests/fuzz/run.sh 60
