@@ -9,6 +9,9 @@
 #
 #   tests/fresh.sh [SUITE [demo|test|both]]      (default: bookworm both)
 #
+# SUITE: bookworm, trixie or sid (what tests/setup.sh installs has the same
+# names in each).
+#
 # The chroot shares the host's network and kernel; the tests inside make
 # their own chroots below it. Prints each command's output, then
 # "fresh SUITE: COMMAND: OK|FAILED, N s" per command. FRESH_KEEP=1 keeps it.
