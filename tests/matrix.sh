@@ -25,10 +25,11 @@ source "$src_dir/tests/lib/chroot.sh"
 # Build and tests (nm of binutils for the install test comes with gcc; the
 # dnssec and ops suites need unbound, dnsperf, ss); dpkg-buildpackage (it
 # checks build-essential) with debian/control's Build-Depends (the rest are
-# above); keymgr is in knot up to 3.4, in knot-keymgr from 3.5: installed
+# above); the exporter test reads the counters through libknot's Python
+# binding; keymgr is in knot up to 3.4, in knot-keymgr from 3.5: installed
 # where the suite has it.
 PACKAGES=(knot libknot-dev knot-dnsutils check meson ninja-build pkg-config gcc libc6-dev unbound dnsperf iproute2
-          build-essential debhelper dpkg-dev)
+          build-essential debhelper dpkg-dev python3-libknot python3-prometheus-client)
 OPTIONAL=(knot-keymgr)
 
 # make_image NEW BASE SUITE (chroot_image's MAKE). Without manual pages,
