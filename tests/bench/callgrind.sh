@@ -86,9 +86,9 @@ if [ "$BENCH_DNSSEC" = 1 ]; then
 	echo "    mx-affected    mxtrap - hand-edited (instructions/query): $(of_means 2 mx-affected mxtrap - hand-edited)"
 else
 	bench_goal "mx-affected:   mxtrap / hand-edited" "$(of_means 4 mx-affected mxtrap / hand-edited)" "<=" 1.00
-	for kind in mx-unaffected a; do
-		bench_goal "$kind: mxtrap - empty-mod (instructions/query)" "$(of_means 2 "$kind" mxtrap - empty-mod)" "<=" 10
-	done
+	bench_goal "mx-unaffected: mxtrap - empty-mod (instructions/query)" \
+		"$(of_means 2 mx-unaffected mxtrap - empty-mod)" "<=" 60
+	bench_goal "a: mxtrap - empty-mod (instructions/query)" "$(of_means 2 a mxtrap - empty-mod)" "<=" 10
 	echo "  for information:"
 	for kind in "${KINDS[@]}"; do
 		printf '    %-14s empty-mod - no-module (knotd cost of any module): %s\n' "$kind" \

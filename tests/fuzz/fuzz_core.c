@@ -267,6 +267,9 @@ static void run(const plan_t *p, mxtrap_signer_t *signer, unsigned fail_alloc)
 		}
 	}
 	bool parsed_before = th_reparse(pkt) != NULL;
+	mxtrap_reason_t lone_why;  /* The knotd hook's shortcut, at its ANSWER stage. */
+	bool lone = pkt->current == KNOT_ANSWER &&
+	            mxtrap_lone_left_alone(pkt, p->conf.require_backup, &lone_why);
 	th_fail_alloc(fail_alloc);
 	mxtrap_result_t res = mxtrap_apply(&p->conf, pkt, signer, &calls);
 	th_fail_alloc(0);
@@ -276,6 +279,7 @@ static void run(const plan_t *p, mxtrap_signer_t *signer, unsigned fail_alloc)
 	bool is_signed = mx >= 0 && mx + 1 < old.rrset_count;
 	CHECK(res.outcome <= MXTRAP_NO_MEMORY && res.source <= MXTRAP_SIG_FRESH);
 	CHECK(res.outcome == MXTRAP_NOT_MX || mx >= 0);
+	CHECK(!lone || (res.outcome == MXTRAP_UNCHANGED && res.reason == lone_why));
 	CHECK((res.source != MXTRAP_SIG_NONE) ==
 	      (res.outcome == MXTRAP_TRAPPED && signer != NULL && is_signed));
 	CHECK(calls <= (res.source == MXTRAP_SIG_CACHE ? 0 : 1) &&
