@@ -67,7 +67,8 @@ chroot_kill_procs() {
 	local dir pid killed=
 	dir=$(realpath -m "$1")
 	for pid in /proc/[0-9]*; do
-		if [ "$(readlink "$pid/root" 2>/dev/null)" = "$dir" ]; then
+		# -ef: the same directory, without a readlink process per process.
+		if [ "$pid/root" -ef "$dir" ]; then
 			kill -KILL "${pid#/proc/}" 2>/dev/null && killed+=" ${pid#/proc/}"
 		fi
 	done
