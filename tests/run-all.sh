@@ -34,11 +34,16 @@ job() {
 	echo "$rc" >"$logs/$name.rc"
 }
 
-# Lane 1: the host's Knot (meson suites but dnssec, then the ASan+UBSan
-# build with the dnssec suite (unbound validating), then a bounded mixed-load
-# soak of that build).
+meson_plain() {
+	meson test -C build --print-errorlogs --num-processes 1 --suite unit --suite integration &&
+		meson test -C build --print-errorlogs --logbase testlog-live live
+}
+# Lane 1: the host's Knot: the unit and integration suites and ops/live
+# (reload under load), then the ASan+UBSan build with the unit, integration,
+# dnssec (unbound validating) suites and the other ops tests, then a bounded
+# mixed-load soak of that build.
 lane_host() {
-	job meson meson test -C build --print-errorlogs --num-processes 1 --no-suite dnssec
+	job meson meson_plain
 	job sanitize bash tests/sanitize.sh
 	job soak bash tests/soak/soak.sh 30
 }

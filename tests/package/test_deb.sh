@@ -95,8 +95,8 @@ build_deb() {
 }
 
 # inspect_deb SUITE: the .deb's Depends, version (above the previous
-# suite's), files and lintian (the host's).
-prev=''
+# suite's) and files; the .deb joins $built_debs for lintian_debs.
+prev='' built_debs=()
 inspect_deb() {
 	local s=$1 depends version contents f errs=
 	depends=$(dpkg-deb -f "$deb" Depends)
@@ -110,10 +110,18 @@ inspect_deb() {
 		grep -qxF "$f" <<<"$contents" || errs+="$f not in the package"$'\n'
 	done
 	check "$s: mxtrap.so in $module_dir, and the docs" "$errs"
-	if ! command -v lintian >/dev/null; then skip "$s: no lintian error" "lintian not installed"; return 0; fi
-	timeout 300 lintian --tag-display-limit 0 "$deb" >"$tmp/$s/lintian.log" 2>&1 || true
-	grep -v 'running with root privileges' "$tmp/$s/lintian.log" | sed "s/^/# $s: lintian: /" || true
-	check "$s: no lintian error" "$(grep '^E: ' "$tmp/$s/lintian.log" || true)"
+	built_debs+=("$deb")
+}
+
+# lintian_debs: the host's lintian over every .deb built, in one run (its
+# start-up is most of its time).
+lintian_debs() {
+	local log=$tmp/lintian.log
+	if ! command -v lintian >/dev/null; then skip "no lintian error" "lintian not installed"; return 0; fi
+	[ ${#built_debs[@]} -gt 0 ] || return 0
+	timeout 300 lintian --tag-display-limit 0 "${built_debs[@]}" >"$log" 2>&1 || true
+	grep -v 'running with root privileges' "$log" | sed 's/^/# lintian: /' || true
+	check "no lintian error in ${built_debs[*]##*/}" "$(grep '^E: ' "$log" || true)"
 }
 
 # install_deb SUITE: apt-get install of the .deb in a fresh SUITE chroot; sets root.
@@ -215,6 +223,7 @@ for suite in "${suites[@]}"; do
 	chroot_remove "$tmp/$suite/root" || true
 	times+=("$suite $((SECONDS - t0)) s")
 done
+lintian_debs
 check "no mount left below $tmp" "$(chroot_mounts_under "$tmp")"
 note "runtime $((SECONDS - start_time)) s ($(printf '%s, ' "${times[@]}" | sed 's/, $//'))"
 finish_tap
