@@ -7,7 +7,7 @@
 #   img=$(chroot_image DIR STAMP MAKE [ARG...])   cached image made by MAKE
 #   chroot_copy IMAGE DEST; dir=$(chroot_fresh SUITE DEST)   throw-away copies
 #   chroot_mount DIR; chroot_cleanup    mounts, and their end (from EXIT)
-#   chroot_run [-t SECS] DIR SCRIPT [ARG...]; chroot_apt DIR ARG...
+#   chroot_run [-t SECS] DIR SCRIPT [ARG...]; chroot_apt DIR ARG...; chroot_apt_cache DIR SUITE
 #   chroot_spawn LOG DIR CMD...; chroot_remove DIR
 #
 # chroot_mount remembers DIR and installs `trap chroot_cleanup EXIT` if the
@@ -156,10 +156,22 @@ chroot_spawn() {
 	# shellcheck disable=SC2034 # for the caller
 	chroot_spawned_pid=$!
 }
+# chroot_apt DIR ARG...: apt-get in DIR; dpkg without fsync (the chroots are
+# thrown away or remade whole).
 chroot_apt() {
 	# shellcheck disable=SC2016 # the chroot's bash expands "$@"
 	chroot_run -t "${MXTRAP_APT_TIMEOUT:-300}" "$1" \
-		'apt-get -y -q -o Dpkg::Use-Pty=0 -o APT::Install-Recommends=false "$@"' "${@:2}"
+		'apt-get -y -q -o Dpkg::Use-Pty=0 -o APT::Install-Recommends=false \
+			-o Dpkg::Options::=--force-unsafe-io "$@"' "${@:2}"
+}
+# chroot_apt_cache DIR SUITE: DIR's downloaded packages kept in the chroot
+# cache (a bind mount, gone with DIR's mounts): a fresh chroot's apt-get
+# install downloads a package once, then checks it against the archive's
+# index as any download.
+chroot_apt_cache() {
+	local cache
+	cache=$(chroot_cache_dir)/apt-archives/$2
+	mkdir -p "$cache/partial" && mount --bind "$cache" "$1/var/cache/apt/archives"
 }
 
 # --- images ------------------------------------------------------------------------

@@ -127,7 +127,7 @@ lintian_debs() {
 # install_deb SUITE: apt-get install of the .deb in a fresh SUITE chroot; sets root.
 install_deb() {
 	local s=$1 errs='' t0=$SECONDS version op v
-	if ! root=$(chroot_fresh "$s" "$tmp/$s/root") || ! chroot_mount "$root"; then
+	if ! root=$(chroot_fresh "$s" "$tmp/$s/root") || ! chroot_mount "$root" || ! chroot_apt_cache "$root" "$s"; then
 		check "$s: fresh chroot" "no $s chroot"
 		return 1
 	fi
