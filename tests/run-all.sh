@@ -62,6 +62,12 @@ lane_other() {
 }
 
 t0=$SECONDS
+# On a machine's first run, the Debian chroots of the matrix and package jobs
+# are made all at once (each under its lock; the jobs wait for theirs). A
+# failure here shows again in the job that needs the chroot.
+for suite in bookworm trixie sid; do
+	bash tests/matrix.sh --image "$suite" >/dev/null 2>&1 </dev/null &
+done
 lane_host & lane_matrix & lane_other &
 wait
 
