@@ -151,7 +151,7 @@ take_ports() {
 q() {
 	local out=$1 port=$2 name=$3 type=$4
 	shift 4
-	kdig @127.0.0.1 -p "$port" +time=3 +retry=1 "$@" "$name" "$type" >"$out" 2>&1 || true
+	timeout 15 kdig @127.0.0.1 -p "$port" +time=3 +retry=1 "$@" "$name" "$type" >"$out" 2>&1 || true
 }
 rcode_of() { sed -n 's/^;; ->>HEADER<<- .*status: \([A-Z]*\);.*/\1/p' "$1" | head -n 1; }
 # section FILE NAME: the records of section NAME (ANSWER, AUTHORITY, ADDITIONAL).
