@@ -8,8 +8,6 @@
 #include "mxtrap/signer.h"
 #include "mxtrap/trap.h"
 
-/*! MX RDATA: a 16-bit preference, then the exchanger's name. */
-#define MX_PREF_LEN	2
 /*! RRSIG RDATA up to the signer's name. */
 #define RRSIG_FIXED_LEN	18
 /*! At most this many RRSIG RRsets after MX (CNAME/DNAME chain, MX). */
@@ -139,7 +137,7 @@ static uint16_t mx_preference(const knot_rdata_t *rdata)
 
 static const knot_dname_t *mx_exchange(const knot_rdata_t *rdata)
 {
-	return rdata->data + MX_PREF_LEN;
+	return rdata->data + MXTRAP_MX_PREF_LEN;
 }
 
 static const knot_rdata_t *next(const knot_rdata_t *rdata)
@@ -259,7 +257,7 @@ static bool trap_names(const mxtrap_conf_t *conf, const knot_rdataset_t *rrs, ui
 	for (uint16_t i = 0; i < rrs->count; i++, rdata = next(rdata)) {
 		if (mx_preference(rdata) == low) {
 			names[out->count] = mx_exchange(rdata);
-			sizes[out->count++] = rdata->len - MX_PREF_LEN;
+			sizes[out->count++] = rdata->len - MXTRAP_MX_PREF_LEN;
 		}
 	}
 	out->names = names;
@@ -293,7 +291,7 @@ static bool write_merged(const knot_rdataset_t *rrs, const trap_names_t *traps,
 {
 	size_t traps_size = 0;
 	for (uint16_t i = 0; i < traps->count; i++) {
-		traps_size += knot_rdata_size(MX_PREF_LEN + traps->sizes[i]);
+		traps_size += knot_rdata_size(MXTRAP_MX_PREF_LEN + traps->sizes[i]);
 	}
 	uint8_t *block = mm_get(mm, rrs->size + traps_size);
 	if (block == NULL) {
@@ -305,9 +303,9 @@ static bool write_merged(const knot_rdataset_t *rrs, const trap_names_t *traps,
 	knot_rdata_t *first = (knot_rdata_t *)(block + rrs->size);
 	knot_rdata_t *trap = first;
 	for (uint16_t i = 0; i < traps->count; i++, trap = knot_rdataset_next(trap)) {
-		trap->len = MX_PREF_LEN + traps->sizes[i];
+		trap->len = MXTRAP_MX_PREF_LEN + traps->sizes[i];
 		knot_wire_write_u16(trap->data, pref);
-		memcpy(trap->data + MX_PREF_LEN, traps->names[i], traps->sizes[i]);
+		memcpy(trap->data + MXTRAP_MX_PREF_LEN, traps->names[i], traps->sizes[i]);
 		if (trap->len & 1) {
 			trap->data[trap->len] = 0; /* RDATA padding, as knot_rdata_init(). */
 		}
@@ -328,7 +326,7 @@ static mxtrap_result_t merge_traps(const mxtrap_conf_t *conf, knot_pkt_t *pkt,
 	const knot_rdata_t *rdata = rrs->rdata;
 	for (uint16_t i = 0; i < rrs->count; i++, rdata = next(rdata)) {
 		if (knot_dname_wire_check(mx_exchange(rdata), rdata->data + rdata->len,
-		                          NULL) != rdata->len - MX_PREF_LEN) {
+		                          NULL) != rdata->len - MXTRAP_MX_PREF_LEN) {
 			return unchanged(MXTRAP_UNEXPECTED);
 		}
 	}
@@ -657,7 +655,7 @@ bool mxtrap_names_exchange(const mxtrap_conf_t *conf, const knot_pkt_t *pkt, uin
 		}
 		const knot_rdata_t *rdata = rr->rrs.rdata;
 		for (uint16_t j = 0; j < rr->rrs.count; j++, rdata = next(rdata)) {
-			if (rdata->len > MX_PREF_LEN &&
+			if (rdata->len > MXTRAP_MX_PREF_LEN &&
 			    knot_dname_is_case_equal(mx_exchange(rdata), conf->exchanges[index])) {
 				*hint = knot_compr_hint(&pkt->rr_info[i], KNOT_COMPR_HINT_RDATA + j);
 				return true;

@@ -17,6 +17,9 @@
 
 #include <libknot/libknot.h>
 
+/*! MX RDATA: a 16-bit preference, then the exchanger's name. */
+#define MXTRAP_MX_PREF_LEN	2
+
 /*! Default lowest trap preference. */
 #define MXTRAP_DEFAULT_PREFERENCE	99
 
@@ -101,11 +104,11 @@ static inline int mxtrap_find_mx(const knot_pkt_t *pkt)
 static inline bool mxtrap_read_record(const knot_rdata_t *rdata, uint16_t *pref,
                                       mxtrap_reason_t *why)
 {
-	if (rdata->len <= sizeof(uint16_t)) {
+	if (rdata->len <= MXTRAP_MX_PREF_LEN) {
 		*why = MXTRAP_UNEXPECTED;
 		return false;
 	}
-	if (rdata->data[sizeof(uint16_t)] == '\0') {
+	if (rdata->data[MXTRAP_MX_PREF_LEN] == '\0') {
 		*why = MXTRAP_NULL_MX;
 		return false;
 	}
