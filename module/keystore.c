@@ -4,14 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libdnssec/binary.h>
-#include <libdnssec/crypto.h>
-#include <libdnssec/error.h>
-#include <libdnssec/key.h>
-#include <libdnssec/keystore.h>
-#include <libdnssec/keytag.h>
-#include <libdnssec/sign.h>
-
+#include "mxtrap/compat.h"
 #include "mxtrap/keystore.h"
 
 /*! Knot's signature inception: 90 minutes in the past (RRSIG_INCEPT_IN_PAST). */
@@ -127,7 +120,7 @@ static bool read_private(mxtrap_keystore_t *ks, dnssec_key_t *key, const char *i
 		if (ret == DNSSEC_EOK) {
 			return true;
 		}
-		if (ret != DNSSEC_ENOENT && ret != DNSSEC_NOT_FOUND) {
+		if (!MXTRAP_DNSSEC_NO_KEY(ret)) {
 			*why = MXTRAP_KEY_UNREADABLE;
 			return false;
 		}

@@ -3,7 +3,7 @@
 /*!
  * \file
  *
- * \brief The differences between the supported Knot versions (3.2, 3.4, 3.5).
+ * \brief The differences between the supported Knot versions (3.2, 3.4, 3.5, 3.6).
  *
  * The one place that looks at the Knot version; what changed in Knot's APIs
  * is told in NEWS. tests/matrix.sh builds and tests against each version.
@@ -16,6 +16,25 @@
 
 /*! Knot major.minor.0 as KNOT_VERSION_HEX encodes it. */
 #define MXTRAP_KNOT_VERSION(major, minor)	(((major) << 16) | ((minor) << 8))
+
+/*
+ * libdnssec: a library of its own up to Knot 3.5; from 3.6 part of libknot
+ * (libknot.h includes its headers), with libknot's error codes.
+ */
+#if KNOT_VERSION_HEX >= MXTRAP_KNOT_VERSION(3, 6)
+#define DNSSEC_EOK		KNOT_EOK
+/*! A key store has no such key (DNSSEC_ENOENT or DNSSEC_NOT_FOUND before 3.6). */
+#define MXTRAP_DNSSEC_NO_KEY(ret)	((ret) == KNOT_ENOENT)
+#else
+#include <libdnssec/binary.h>
+#include <libdnssec/crypto.h>
+#include <libdnssec/error.h>
+#include <libdnssec/key.h>
+#include <libdnssec/keystore.h>
+#include <libdnssec/keytag.h>
+#include <libdnssec/sign.h>
+#define MXTRAP_DNSSEC_NO_KEY(ret)	((ret) == DNSSEC_ENOENT || (ret) == DNSSEC_NOT_FOUND)
+#endif
 
 /*!
  * \brief The label after \a lp in an uncompressed name (not in a packet).

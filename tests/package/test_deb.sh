@@ -43,7 +43,7 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
 # debian/knot-module-depends ABI VERSION MODULE_DIR: 400 -> the 3.2 series,
-# 600 -> 3.4-3.5, or one series when the module directory names it; an
+# 600 -> 3.4-3.6, or one series when the module directory names it; an
 # unknown ABI or a version of another ABI fails.
 depends_table() {
 	local args want got errs=
@@ -56,8 +56,9 @@ depends_table() {
 		500 3.3.5 /usr/lib/x86_64-linux-gnu/knot/modules-3.3|knot (>= 3.3~), knot (<< 3.4~)
 		600 3.4.4 /usr/lib/x86_64-linux-gnu/knot/modules-3.4|knot (>= 3.4~), knot (<< 3.5~)
 		600 3.5.1 /usr/lib/x86_64-linux-gnu/knot/modules-3.5|knot (>= 3.5~), knot (<< 3.6~)
-		600 3.5.1 /usr/local/lib/knot|knot (>= 3.4~), knot (<< 3.6~)
-		600 3.4.0 /usr/lib/knot/|knot (>= 3.4~), knot (<< 3.6~)
+		600 3.6.2 /usr/lib/x86_64-linux-gnu/knot/modules-3.6|knot (>= 3.6~), knot (<< 3.7~)
+		600 3.5.1 /usr/local/lib/knot|knot (>= 3.4~), knot (<< 3.7~)
+		600 3.4.0 /usr/lib/knot/|knot (>= 3.4~), knot (<< 3.7~)
 		400 3.3.0 /usr/lib/knot|FAIL
 		700 3.6.0 /usr/lib/knot|FAIL
 		600 3.4.4 /usr/lib/knot/modules-3.5|FAIL

@@ -10,14 +10,7 @@
 
 #include "../test_helpers.h"
 
-#include <libdnssec/binary.h>
-#include <libdnssec/crypto.h>
-#include <libdnssec/error.h>
-#include <libdnssec/key.h>
-#include <libdnssec/keystore.h>
-#include <libdnssec/keytag.h>
-#include <libdnssec/sign.h>
-
+#include "mxtrap/compat.h"
 #include "mxtrap/keystore.h"
 
 #define NOW		1800000000u
