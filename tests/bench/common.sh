@@ -94,7 +94,7 @@ bench_ancount() {
 }
 # bench_counters DIR: mod-mxtrap's counters of the zone, "NAME = VALUE" a line.
 bench_counters() {
-	knotd_ctl "$1/knot.conf" zone-stats "$BENCH_ZONE" mod-mxtrap 2>&1 | sed 's/^\[[^]]*\] mod-mxtrap\.//'
+	knotd_ctl "$1/knot.conf" zone-stats "$BENCH_ZONE" mod-mxtrap 2>&1 | mod_stats
 }
 # bench_check_counters DIR KIND N: the counters after N queries of KIND.
 bench_check_counters() {

@@ -98,8 +98,8 @@ run_one() {
 	[ "$completed" = "$N" ] && [ "$noerror" = "$N" ] && [ "$lost" = 0 ] ||
 		fail "$dir" "$variant: sweep of $N MX queries: completed $completed, NOERROR $noerror, lost $lost"
 	if [ "$variant" = mod-mxtrap ]; then
-		trapped=$(knotd_ctl "$dir/knot.conf" zone-stats -- mod-mxtrap 2>&1 |
-			awk '/\] mod-mxtrap\.trapped = [1-9]/ { n++ } END { print n + 0 }')
+		trapped=$(knotd_ctl "$dir/knot.conf" zone-stats -- mod-mxtrap.trapped 2>&1 | mod_stats |
+			awk '$1 == "trapped" && $3 > 0 { n++ } END { print n + 0 }')
 		[ "$trapped" = "$N" ] || fail "$dir" "$variant: trapped answers in $trapped of $N zones (knotc zone-stats)"
 	fi
 	printf '  run %d  %-12s %6.2f s (CPU %6.2f s)  VmRSS %6.1f MiB  VmHWM %6.1f MiB  sweep: %s NOERROR of %s%s\n' \

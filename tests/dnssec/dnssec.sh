@@ -175,7 +175,7 @@ key_tags() { zone_state "$1"; awk '{ print $2 }' <<<"$st_keys" | paste -sd ' '; 
 trapped_do() { tick; q "$tmp/t.out" "$port_a" "$1" MX +dnssec; parse "$tmp/t.out"; [ "$f_trap" = yes ]; }
 signers() { q "$tmp/sg.out" "${zport[$1]}" "$1" SOA +dnssec; parse "$tmp/sg.out"; echo "${f_tags[SOA]:-}"; }
 # zstats ZONE [-f]: the module's counters, "NAME = VALUE"; cnt ZONE NAME[*]: one (the sum).
-zstats() { { knotd_ctl "${zconf[$1]}" ${2:-} zone-stats "$1" mod-mxtrap 2>/dev/null || true; } | sed 's/^\[[^]]*\] mod-mxtrap\.//'; }
+zstats() { { knotd_ctl "${zconf[$1]}" ${2:-} zone-stats "$1" mod-mxtrap 2>/dev/null || true; } | mod_stats; }
 stats() { zstats "$1" | tr '\n' ' '; }
 cnt() { zstats "$1" | awk -v k="$2" '$1 == k || (k ~ /\*$/ && index($1, substr(k, 1, length(k) - 1)) == 1) { s += $3 } END { print s + 0 }'; }
 # key_id ZONE TAG: the key's ID in the KASP DB (its key file's name).
@@ -379,7 +379,7 @@ for z in $EN $OS; do   # the unchanged[] indexes: the signing reasons where the 
 done
 # --- case 10: the glue of a configured exchanger -------------------------------------
 E= want=
-[ "$(printf '%s\n' "$(knotd --version | grep -o '[0-9.]*$')" 3.4 | sort -V | head -n 1)" != 3.4 ] || want="A RRSIG"
+! version_at_least "$(knotd_version)" 3.4 || want="A RRSIG"
 uctl flush_zone "$GLUE" || true
 q "$tmp/g.out" "$port_u" "$GLUE" MX +dnssec && parse "$tmp/g.out"
 [ "$f_rcode" = NOERROR ] && f_ad && [ "$f_mx" = "10 mx1.$GLUE,20 mx2.$GLUE,99 www.$GLUE," ] ||

@@ -49,8 +49,11 @@ test_init() {
 	          "UBSAN_OPTIONS=${log/asan/ubsan}halt_on_error=1:print_stacktrace=1")
 }
 kenv() { env "${knot_env[@]}" "$@"; }
-# knotd_version: X.Y.Z of knotd; version_at_least VERSION MIN (sort -V).
-knotd_version() { kenv knotd -V 2>&1 | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | head -n 1 || true; }
+# knotd_version: X.Y.Z of knotd (a development version X.Y.devN as X.Y.0);
+# version_at_least VERSION MIN (sort -V).
+knotd_version() {
+	kenv knotd -V 2>&1 | grep -oE '[0-9]+\.[0-9]+\.([0-9]+|dev)' | head -n 1 | sed 's/dev$/0/' || true
+}
 version_at_least() { [ "$(printf '%s\n' "$2" "$1" | sort -V | head -n 1)" = "$2" ]; }
 
 # --- processes and ports -------------------------------------------------------
@@ -158,9 +161,13 @@ rcode_of() { sed -n 's/^;; ->>HEADER<<- .*status: \([A-Z]*\);.*/\1/p' "$1" | hea
 section() { awk -v s=";; $2 SECTION:" '$0 == s { on = 1; next } /^;; / || /^$/ { on = 0 } on' "$1"; }
 # mx_of FILE: "PREF EXCHANGE" of the MX records in ANSWER, sorted.
 mx_of() { section "$1" ANSWER | awk '$4 == "MX" { print $5, $6 }' | sort; }
+# mod_stats: the module's lines of knotc zone-stats as "NAME = VALUE", from
+# what knotc 3.2-3.5 prints ("[ZONE] mod-mxtrap.NAME = VALUE") or 3.6
+# ("[ZONE] mod-mxtrap.NAME: VALUE", the zone left out where one is named).
+mod_stats() { sed -E 's/^\[[^]]*\] //; s/^mod-mxtrap\.//; s/: ([0-9]+)$/ = \1/'; }
 # stats_line CONF ZONE: ZONE's mod-mxtrap counters on one line.
 stats_line() {
-	kenv timeout 20 knotc -c "$1" zone-stats "$2" mod-mxtrap 2>&1 | sed 's/^\[[^]]*\] mod-mxtrap\.//' | tr '\n' ' '
+	kenv timeout 20 knotc -c "$1" zone-stats "$2" mod-mxtrap 2>&1 | mod_stats | tr '\n' ' '
 }
 
 # --- knotd -------------------------------------------------------------------------
@@ -240,5 +247,32 @@ meson_results() {
 	res = [json.loads(l)["result"] for p in sys.argv[1:] for l in open(p) if l.strip()]
 	ok = sum(r in ("OK", "SKIP", "EXPECTEDFAIL") for r in res)
 	print(ok, len(res) - ok)
+	EOF
+}
+# meson_failures JSON_LOG...: for each failed test, its name and result, then
+# from its output what says why: each "not ok" line with the comments that
+# follow it (what was expected and what came), "Bail out!" and sanitizer
+# lines; the last 40 lines where there are none (a crash, a timeout).
+meson_failures() {
+	python3 - "$@" <<-'EOF'
+	import json, re, sys
+	for path in sys.argv[1:]:
+	    for line in open(path):
+	        if not line.strip():
+	            continue
+	        t = json.loads(line)
+	        if t["result"] in ("OK", "SKIP", "EXPECTEDFAIL"):
+	            continue
+	        out = ((t.get("stdout") or "") + (t.get("stderr") or "")).splitlines()
+	        why, inside = [], False
+	        for l in out:
+	            if l.startswith("not ok"):
+	                inside = True
+	            elif l.startswith("ok ") or not l.startswith("#"):
+	                inside = False
+	            if inside or re.search(r"^Bail out!|AddressSanitizer|runtime error|LeakSanitizer", l):
+	                why.append(l)
+	        print("---- failed test: %s (%s, %.0f s)" % (t["name"], t["result"], t.get("duration", 0)))
+	        print("\n".join((why or out[-40:])[:200]))
 	EOF
 }
