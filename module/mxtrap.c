@@ -508,6 +508,9 @@ void mxtrap_unload(knotd_mod_t *mod)
 	mxtrap_keystore_free(ctx->keystore);
 	mxtrap_conf_deinit(&ctx->conf);
 	free(ctx);
+	/* knotd keeps the context over a module reset (zone-restore, Knot >= 3.5.4)
+	 * and unloads again when the next load fails: nothing stale to free twice. */
+	knotd_mod_ctx_set(mod, NULL);
 }
 
 /*!
