@@ -8,7 +8,21 @@
 # The closing line counts the meson tests of this run from meson's JSON logs
 # (build and build-asan), e.g. "meson: 14 passed, 0 failed". Exit status:
 # non-zero if any job failed.
+#
+#   tests/run-all.sh [--knot-src DIR]
+#
+# --knot-src: a directory holding a Knot source tarball (knot-*.tar.xz; .ci/run
+# gives ../shared/knot-src); the knot-src job builds that Knot and runs the
+# matrix suites against it. Without it, that job says it did not run.
 set -euo pipefail
+knot_src=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--knot-src) [ $# -ge 2 ] || { echo "run-all: --knot-src needs a directory" >&2; exit 2; }
+		knot_src=$(realpath -m "$2"); shift 2 ;;
+	*) echo "usage: $0 [--knot-src DIR]" >&2; exit 2 ;;
+	esac
+done
 cd "$(dirname "$0")/.."
 # shellcheck source=tests/lib/common.sh
 source tests/lib/common.sh   # meson_results
@@ -49,16 +63,24 @@ lane_host() {
 	job soak bash tests/soak/soak.sh 30
 }
 # Lane 2: the Knot series of the other two of bookworm (3.2), trixie (3.4)
-# and sid (3.5): unit, integration and dnssec suites in minimal chroots; then
-# a bounded libFuzzer run.
+# and sid (3.5) in minimal chroots: unit and integration suites, then with
+# ASan+UBSan unit, integration, dnssec and ops/restore; then a bounded
+# libFuzzer run.
 lane_matrix() {
 	job matrix bash tests/matrix.sh
 	job fuzz bash tests/fuzz/run.sh 30
 }
 # Lane 3: the Debian package of bookworm, trixie and sid, each built in its
-# release and installed in a fresh chroot of it.
+# release and installed in a fresh chroot of it; then the matrix's suites
+# against the Knot of --knot-src (built once, cached by its checksum).
 lane_other() {
 	job package bash tests/package/test_deb.sh
+	if [ -n "$knot_src" ]; then
+		export MXTRAP_KNOT_SRC=$knot_src
+		job knot-src bash tests/matrix.sh knot-src
+	else
+		echo "run-all: knot-src: NOT RUN (no --knot-src DIR given: Knot built from source not tested)"
+	fi
 }
 
 t0=$SECONDS
@@ -72,7 +94,7 @@ lane_host & lane_matrix & lane_other &
 wait
 
 failed_jobs=()
-for name in meson sanitize soak matrix package fuzz; do
+for name in meson sanitize soak matrix package fuzz ${knot_src:+knot-src}; do
 	[ "$(cat "$logs/$name.rc" 2>/dev/null)" = 0 ] || failed_jobs+=("$name")
 done
 test_logs=()
