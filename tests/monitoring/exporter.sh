@@ -3,7 +3,8 @@
 # Proves that monitoring sees the module's counters exactly: after known queries
 # to two zones, exporter.py (knot-exporter's reading of zone-stats, its names and
 # labels) and knotd's statistics file give each counter's count and no other, and
-# Prometheus scraping exporter.py evaluates mxtrap.rst's PromQL examples exactly.
+# Prometheus scraping exporter.py evaluates mxtrap.rst's PromQL examples exactly;
+# knotc prints the counters as mxtrap.rst shows them, and its example sum is exact.
 #
 #   tests/monitoring/exporter.sh BUILD_DIR [KNOTD_PRELOAD]      (TAP output)
 set -euo pipefail
@@ -133,6 +134,17 @@ rst_block() {
 	awk -v m="$1" 'index($0, m) { on = 1; next } on && /^$/ { if (got) exit; next }
 		on && /^   / { got = 1; print substr($0, 4); next } on { exit }' "$src_dir/../../module/mxtrap.rst"
 }
+
+# --- knotc, as mxtrap.rst shows it ------------------------------------------------
+# One zone's counters in one of the two documented forms (knotc 3.2-3.5, 3.6),
+# and the documented sum over all zones run as written (knotc on this socket).
+errs=$(knotd_ctl "$tmp/knot.conf" -f zone-stats a.test. mod-mxtrap 2>&1 |
+	grep -vE '^(\[a\.test\.\] mod-mxtrap\.[a-z-]+(\[[a-z-]+\])? = [0-9]+|mod-mxtrap\.[a-z-]+(\[[a-z-]+\])?: [0-9]+)$' || true)
+sum_cmd=$(rst_block 'total of trapped answers')
+[ -n "$sum_cmd" ] || errs+=$'\n'"mxtrap.rst: no example for the total of trapped answers"
+total=$(bash -c "${sum_cmd//knotc /knotc -s \"$tmp/knot.sock\" }" 2>&1) || true
+[ "$total" = 10 ] || errs+=$'\n'"[$sum_cmd]: '$total', want 10 (4 + 6)"
+check "knotc: a zone's counters as mxtrap.rst shows them; its sum over all zones gives 10" "${errs#$'\n'}"
 rate_query=$(rst_block 'Trapped answers per second')
 share_query=$(rst_block 'MX answers left alone, by reason')
 # Queries to the series already scraped (each increase at most half its first
