@@ -5,7 +5,10 @@
 # copy of the tree as a clean checkout has it (copy_tree), each timed:
 #
 #   bash conf-examples/demo.sh     knotd with the module, answers shown
-#   bash tests/run-all.sh          every test (.ci/run)
+#   bash tests/run-all.sh --knot-src ../shared/knot-src   every test (.ci/run)
+#
+# ../shared/knot-src beside the tree (the Knot source tarball) is copied
+# beside the copy.
 #
 #   tests/fresh.sh [SUITE [demo|test|both]]      (default: bookworm both)
 #
@@ -37,13 +40,14 @@ trap 'exit 130' INT TERM HUP
 chroot_fresh "$suite" "$root" >/dev/null
 chroot_mount "$root"
 copy_tree "$here/.." "$root/root/knot-mxtrap"
+[ ! -d "$here/../../shared/knot-src" ] || { mkdir -p "$root/root/shared" && cp -r "$here/../../shared/knot-src" "$root/root/shared/"; }
 if chroot_run "$root" 'command -v git' >/dev/null; then
 	echo "fresh: git is installed in the fresh $suite" >&2
 	exit 1
 fi
 
 status=0
-declare -A commands=([demo]="bash conf-examples/demo.sh" [test]="bash tests/run-all.sh")
+declare -A commands=([demo]="bash conf-examples/demo.sh" [test]="bash tests/run-all.sh --knot-src ../shared/knot-src")
 for name in demo test; do
 	[ "$what" = both ] || [ "$what" = "$name" ] || continue
 	t0=$SECONDS rc=0

@@ -15,11 +15,11 @@ PACKAGES=(gcc libc6-dev pkg-config meson ninja-build check knot knot-dnsutils li
 # The tests: servers and load; the monitoring test (libknot's Python binding,
 # prometheus client); the test scripts (python3: meson's results, taskset);
 # fuzzing and callgrind (libclang-rt-dev: the sanitizer and libFuzzer runtime
-# of the release's default clang); chroots and the package. The same names
-# on bookworm, trixie and sid.
+# of the release's default clang); chroots, the package and a Knot source
+# tarball (xz-utils). The same names on bookworm, trixie and sid.
 [ "${MXTRAP_SETUP:-all}" = build ] ||
 	PACKAGES+=(dnsperf unbound python3 python3-libknot python3-prometheus-client prometheus procps util-linux
-	           clang libclang-rt-dev valgrind debootstrap build-essential debhelper dpkg-dev lintian)
+	           clang libclang-rt-dev valgrind debootstrap xz-utils build-essential debhelper dpkg-dev lintian)
 updated=
 apt_install() {
 	echo "setup: installing $*"
