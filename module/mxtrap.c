@@ -180,10 +180,10 @@ static knotd_in_state_t mxtrap_answer_any_backup(knotd_in_state_t state, knot_pk
 
 #if MXTRAP_HAVE_ZONE_RRSET
 /*!
- * The zone's RRSIGs over \a type at a node (Knot's answers carry them for
- * DO), owned by the packet: clearing it frees owner and RDATA with the
- * packet's allocator, so both are copies in pkt->mm, never the zone's (as
- * Knot copies those it puts with KNOT_PF_FREE).
+ * The zone's RRSIGs over \a type at a node, put as Knot puts those of its
+ * glue (nsec_append_rrsigs()): optional, each with its original TTL, owned by
+ * the packet. Owned: clearing the packet frees owner and RDATA with the
+ * packet's allocator, so both are copies in pkt->mm, never the zone's.
  */
 static int put_rrsigs(knot_pkt_t *pkt, const knot_rrset_t *rrsigs, uint16_t type, uint16_t hint)
 {
@@ -207,7 +207,7 @@ static int put_rrsigs(knot_pkt_t *pkt, const knot_rrset_t *rrsigs, uint16_t type
 		knot_rdataset_clear(&sig.rrs, &pkt->mm);
 		return KNOT_ENOMEM;
 	}
-	int ret = knot_pkt_put(pkt, hint, &sig, KNOT_PF_NOTRUNC | KNOT_PF_FREE);
+	int ret = knot_pkt_put(pkt, hint, &sig, KNOT_PF_NOTRUNC | KNOT_PF_FREE | KNOT_PF_ORIGTTL);
 	if (ret != KNOT_EOK) {  /* Not in the packet: still ours. */
 		knot_rrset_clear(&sig, &pkt->mm);
 	}
