@@ -179,11 +179,16 @@ static knotd_in_state_t mxtrap_answer_any_backup(knotd_in_state_t state, knot_pk
 }
 
 #if MXTRAP_HAVE_ZONE_RRSET
-/*! The zone's RRSIGs over \a type at a node (Knot's answers carry them for DO). */
+/*!
+ * The zone's RRSIGs over \a type at a node, put as Knot puts those of its
+ * glue (nsec_append_rrsigs()): optional, each with its original TTL, owned by
+ * the packet. Owned: clearing the packet frees owner and RDATA with the
+ * packet's allocator, so both are copies in pkt->mm, never the zone's.
+ */
 static int put_rrsigs(knot_pkt_t *pkt, const knot_rrset_t *rrsigs, uint16_t type, uint16_t hint)
 {
 	knot_rrset_t sig;
-	knot_rrset_init(&sig, rrsigs->owner, KNOT_RRTYPE_RRSIG, rrsigs->rclass, rrsigs->ttl);
+	knot_rrset_init(&sig, NULL, KNOT_RRTYPE_RRSIG, rrsigs->rclass, rrsigs->ttl);
 	const knot_rdata_t *rdata = rrsigs->rrs.rdata;
 	for (uint16_t i = 0; i < rrsigs->rrs.count; i++, rdata = knot_rdataset_next((knot_rdata_t *)rdata)) {
 		if (knot_rrsig_type_covered(rdata) == type &&
@@ -192,12 +197,19 @@ static int put_rrsigs(knot_pkt_t *pkt, const knot_rrset_t *rrsigs, uint16_t type
 			return KNOT_ENOMEM;
 		}
 	}
+	/* Copied after this: an unsigned zone's RRSIG RRset is empty, its owner
+	 * NULL, and a NULL copy would be taken for no memory (SERVFAIL). */
 	if (sig.rrs.count == 0) {
 		return KNOT_EOK;
 	}
-	int ret = knot_pkt_put(pkt, hint, &sig, KNOT_PF_NOTRUNC | KNOT_PF_FREE);
-	if (ret != KNOT_EOK) {
+	sig.owner = knot_dname_copy(rrsigs->owner, &pkt->mm);
+	if (sig.owner == NULL) {
 		knot_rdataset_clear(&sig.rrs, &pkt->mm);
+		return KNOT_ENOMEM;
+	}
+	int ret = knot_pkt_put(pkt, hint, &sig, KNOT_PF_NOTRUNC | KNOT_PF_FREE | KNOT_PF_ORIGTTL);
+	if (ret != KNOT_EOK) {  /* Not in the packet: still ours. */
+		knot_rrset_clear(&sig, &pkt->mm);
 	}
 	return ret;
 }

@@ -10,8 +10,9 @@
 # CSK and algorithm rollovers, every step validated. 4: rrsig-lifetime 20 s and
 # automatic ZSK rollovers: >= 99 % trapped. 6: mod-onlinesign before/after.
 # 7: key stores elsewhere. 8: unusable keys: no trap, AD, counted, logged once.
-# 9: restart. 10: `exchange` an in-zone host: validates; from Knot 3.4 its A
-# and RRSIG(A) in ADDITIONAL. Cases 3 and 4 are polled (tick) while the others run.
+# 9: restart. 10: `exchange` an in-zone host: validates; from Knot 3.4 its A,
+# AAAA and RRSIGs in ADDITIONAL as knotd answers them, TTLs too. Cases 3 and 4
+# are polled (tick) while the others run.
 # DNSSEC_KEEP=1 keeps $tmp; DNSSEC_LOAD_SECONDS (30), DNSSEC_LOAD_QPS (2000).
 # shellcheck disable=SC2086
 set -euo pipefail
@@ -37,6 +38,9 @@ for z in $ROLLING; do zttl[$z]=$ROLL_TTL; done
 zport[$NEG]=$port_b zlife[$LIFE]=$LIFE_LIFETIME zttl[$LIFE]=$LIFE_TTL zlife[$OS]='' zlife[$OSREV]=''
 mkdir -p "$tmp"/{a,b,c,u,moved}
 for z in $ZONES_A $ZONES_C; do sed "s/@TTL@/${zttl[$z]}/g" "$src_dir/zone.in" >"${zconf[$z]%/*}/${z%.}.zone"; done
+# Case 10: www's AAAA with a TTL of its own, so the RRSIGs at www differ in
+# TTL (Knot keeps one TTL for a node's RRSIG RRset).
+printf 'www\t1\tAAAA\t2001:db8::80\n' >>"${zconf[$GLUE]%/*}/${GLUE%.}.zone"
 # --- configurations --------------------------------------------------------------
 # knot_conf DIR PORT [MODULE_FILE [KASP_DB]]: all but keystores, policies, zones.
 knot_conf() {
@@ -378,16 +382,23 @@ for z in $EN $OS; do   # the unchanged[] indexes: the signing reasons where the 
 	check "case 1: $z unchanged[] indexes: $idx" "$E"
 done
 # --- case 10: the glue of a configured exchanger -------------------------------------
+# From Knot 3.4 the module puts www's A and AAAA and their RRSIGs in
+# ADDITIONAL: as knotd answers www A and AAAA, TTLs too (each RRSIG with its
+# original TTL, as Knot writes those of its own glue).
 E= want=
-! version_at_least "$(knotd_version)" 3.4 || want="A RRSIG"
+if version_at_least "$(knotd_version)" 3.4; then
+	for t in A AAAA; do q "$tmp/w.out" "$port_a" "www.$GLUE" $t +dnssec; want+=$(section "$tmp/w.out" ANSWER)$'\n'; done
+fi
+want=$(printf '%s' "$want" | sed '/^$/d' | sort)
 uctl flush_zone "$GLUE" || true
 q "$tmp/g.out" "$port_u" "$GLUE" MX +dnssec && parse "$tmp/g.out"
 [ "$f_rcode" = NOERROR ] && f_ad && [ "$f_mx" = "10 mx1.$GLUE,20 mx2.$GLUE,99 www.$GLUE," ] ||
 	E+="through unbound: ${f_rcode:-none} [$f_flags] MX [$f_mx]"$'\n'
 q "$tmp/g.out" "$port_a" "$GLUE" MX +dnssec
-glue=$(section "$tmp/g.out" ADDITIONAL | awk -v n="www.$GLUE" '$1 == n && ($4 == "A" || $4 == "RRSIG" && $5 == "A") { print $4 }' | paste -sd ' ')
-[ "$glue" = "$want" ] || E+="ADDITIONAL of www: [$glue], want [$want]"$'\n'"$(section "$tmp/g.out" ADDITIONAL)"
-check "case 10: $GLUE exchange www: AD + trap through unbound; www's A, RRSIG(A) in ADDITIONAL: [$want]" "$E"
+glue=$(section "$tmp/g.out" ADDITIONAL | awk -v n="www.$GLUE" '$1 == n' | sort)
+[ "$glue" = "$want" ] || E+="ADDITIONAL of www:"$'\n'"$glue"$'\n'"want:"$'\n'"$want"
+types=$(awk '{ print $4 == "RRSIG" ? "RRSIG(" $5 ")" : $4 }' <<<"$want" | paste -sd ' ')
+check "case 10: $GLUE exchange www: AD + trap through unbound; www in ADDITIONAL as knotd answers it: [${types:-none}]" "$E"
 # --- case 2: the negative control ----------------------------------------------------
 E= && direct_do "$NEG" "$NEG" yes "$(signers "$NEG")"
 uctl flush_zone "$NEG" || true

@@ -6,9 +6,10 @@
  * zones/NAME.trap.zone, no module): over UDP (EDNS sizes, DO) and TCP, byte
  * for byte up to ADDITIONAL (ARCOUNT aside), ADDITIONAL as a set (OPT too);
  * each case also asserts the traps are (or are not) in A's answer. Then the
- * module's counters, and a clean knotd exit on SIGTERM. KNOTD_WRAPPER (split
- * at spaces: tests/valgrind.sh) goes in front of knotd, MXTRAP_TIMEOUT_SCALE
- * multiplies the time bounds, MXTRAP_KEEP_TMP=1 keeps the directories.
+ * module's counters, and a clean knotd exit on SIGTERM. DNS over TLS and
+ * QUIC: transports.sh. KNOTD_WRAPPER (split at spaces: tests/valgrind.sh)
+ * goes in front of knotd, MXTRAP_TIMEOUT_SCALE multiplies the time bounds,
+ * MXTRAP_KEEP_TMP=1 keeps the directories.
  */
 
 #include "../test_helpers.h"
