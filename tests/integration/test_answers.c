@@ -64,12 +64,24 @@ static const char *env_or(const char *name, const char *dflt)
 	return val != NULL && val[0] != '\0' ? val : dflt;
 }
 
-/*! The end of a server's log on one line, for messages. */
+/*!
+ * The end of a server's log on one line, for messages; from its first
+ * sanitizer report where it has one (UBSan under ASan may write there rather
+ * than to SANITIZER_LOG_DIR).
+ */
 static const char *log_tail(const server_t *srv, char *out, size_t outlen)
 {
 	size_t len = 0;
 	char *log = th_read_file(srv->log, &len);
-	snprintf(out, outlen, "%s", log == NULL ? "" : log + (len >= outlen ? len - outlen + 1 : 0));
+	const char *from = log == NULL ? "" : log + (len >= outlen ? len - outlen + 1 : 0);
+	static const char *const REPORTS[] = { "runtime error", "ERROR: AddressSanitizer", "ERROR: LeakSanitizer" };
+	for (size_t i = 0; log != NULL && i < TH_LEN(REPORTS); i++) {
+		const char *at = strstr(log, REPORTS[i]);
+		if (at != NULL && at < from) {
+			from = at;
+		}
+	}
+	snprintf(out, outlen, "%s", from);
 	free(log);
 	for (char *p = strchr(out, '\n'); p != NULL; p = strchr(p, '\n')) {
 		*p = '|';
