@@ -13,6 +13,7 @@
 #define _GNU_SOURCE
 #include <assert.h>
 #include <dlfcn.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,8 @@ enum {
 typedef struct {
 	mxtrap_conf_t conf;
 	bool dnssec;                 /*!< Signed answers are to be trapped. */
+	bool dnssec_set;             /*!< By the module's own dnssec item. */
+	atomic_bool told_unsigned;   /*!< Logged that signed answers are left alone. */
 	mxtrap_keystore_t *keystore; /*!< The zone's keys (with dnssec). */
 	mxtrap_signer_t *signer;     /*!< Signature cache over the key store (with dnssec). */
 	bool told[MXTRAP_REASON_COUNT]; /*!< Logged once per reason (under the signing lock). */
@@ -90,6 +93,33 @@ const yp_item_t mxtrap_conf[] = {
 	{ MOD_POLICY,         YP_TREF,   YP_VREF = { C_POLICY }, YP_FNONE, { knotd_conf_check_ref } },
 	{ NULL }
 };
+
+/*! Settings that contradict each other are refused by knotc conf-check. */
+static int mxtrap_conf_check(knotd_conf_check_args_t *args)
+{
+	knotd_conf_t dnssec = knotd_conf_check_item(args, MOD_DNSSEC);
+	knotd_conf_t policy = knotd_conf_check_item(args, MOD_POLICY);
+	if (policy.count > 0 && dnssec.count > 0 && !dnssec.single.boolean) {
+		args->err_str = "'policy' has no effect with 'dnssec' off";
+		return KNOT_EINVAL;
+	}
+	return KNOT_EOK;
+}
+
+/*!
+ * Tells the operator once per zone (and load) that signed answers go out
+ * without the trap only because the module was not told how to sign them:
+ * its dnssec not set, and this server does not sign the zone (a secondary).
+ */
+static void tell_not_signing(knotd_mod_t *mod, mxtrap_ctx_t *ctx)
+{
+	if (ctx->dnssec_set || atomic_exchange_explicit(&ctx->told_unsigned, true, memory_order_relaxed)) {
+		return;
+	}
+	knotd_mod_log(mod, LOG_NOTICE, "signed MX answers go out without the trap: this server does not "
+	              "sign the zone; to trap them, set dnssec: on and a policy whose key store holds "
+	              "the zone's ZSK (or, with mod-onlinesign, list mod-mxtrap first)");
+}
 
 static char *unchanged_to_str(uint32_t idx, uint32_t count)
 {
@@ -124,6 +154,9 @@ static knotd_in_state_t answer_mx(knotd_in_state_t state, knot_pkt_t *pkt,
 		return KNOTD_IN_STATE_TRUNC;
 	case MXTRAP_UNCHANGED:
 		knotd_mod_stats_incr(mod, thread, CTR_UNCHANGED, result.reason, 1);
+		if (result.reason == MXTRAP_SIGNED) {
+			tell_not_signing(mod, ctx);
+		}
 		return state;
 	case MXTRAP_NO_MEMORY:
 		return KNOTD_IN_STATE_ERROR;
@@ -415,6 +448,7 @@ static mxtrap_keystore_t *keystore_load(knotd_mod_t *mod, knotd_conf_t *policy)
 static int dnssec_load(knotd_mod_t *mod, mxtrap_ctx_t *ctx)
 {
 	knotd_conf_t dnssec = knotd_conf_mod(mod, MOD_DNSSEC);
+	ctx->dnssec_set = dnssec.count > 0;
 	if (dnssec.count == 0) {
 		dnssec = knotd_conf_zone(mod, C_DNSSEC_SIGNING, knotd_mod_zone(mod));
 	}
@@ -547,4 +581,4 @@ static void mxtrap_pin(void)
 }
 
 KNOTD_MOD_API(mxtrap, KNOTD_MOD_FLAG_SCOPE_ZONE | KNOTD_MOD_FLAG_OPT_CONF,
-              mxtrap_load, mxtrap_unload, mxtrap_conf, NULL);
+              mxtrap_load, mxtrap_unload, mxtrap_conf, mxtrap_conf_check);

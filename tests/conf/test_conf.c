@@ -23,12 +23,15 @@ static const struct {
 	{ "    require-backup: maybe\n",              "require-backup" },
 	{ "    dnssec: maybe\n",                      "dnssec" },
 	{ "    policy: nosuch\n",                     "policy" },
+	{ "    dnssec: off\n    policy: p\n",          "policy" },  /* A policy that would do nothing. */
 	{ "" },
 	{ "    preference: 0\n" },
 	{ "    preference: 65535\n" },
 	{ "    exchange: trap1.example.net.\n    exchange: [ trap2.example.net, mail.example.com. ]\n" },
 	{ "    preference: 500\n    exchange: trap.example.net.\n    require-backup: off\n"
 	  "    dnssec: on\n" },
+	{ "    dnssec: on\n    policy: p\n" },
+	{ "    policy: p\n" },  /* dnssec from the zone's dnssec-signing. */
 };
 
 /* A bad value is refused, knotc naming the item; a valid one accepted. */
@@ -41,6 +44,7 @@ START_TEST(item_value)
 	ck_assert_ptr_nonnull(f);
 	fprintf(f, "server:\n    rundir: \"%s\"\n    listen: 127.0.0.1@53053\n"
 	        "database:\n    storage: \"%s\"\n"
+	        "policy:\n  - id: p\n"
 	        "module:\n  - id: mod-mxtrap\n    file: \"%s\"\n"
 	        "mod-mxtrap:\n  - id: t\n%s"
 	        "template:\n  - id: default\n    storage: \"%s\"\n"
