@@ -56,19 +56,18 @@ meson_plain() {
 # Lane 1: the host's Knot: the unit and integration suites and ops/live
 # (reload under load), then the ASan+UBSan build with the unit, integration,
 # dnssec (unbound validating) suites and the other ops tests, then a bounded
-# mixed-load soak of that build.
+# mixed-load soak of that build; then a bounded libFuzzer run.
 lane_host() {
 	job meson meson_plain
 	job sanitize bash tests/sanitize.sh
 	job soak bash tests/soak/soak.sh 30
+	job fuzz bash tests/fuzz/run.sh 30
 }
 # Lane 2: the Knot series of the other two of bookworm (3.2), trixie (3.4)
 # and sid (3.5) in minimal chroots: unit and integration suites, then with
-# ASan+UBSan unit, integration, dnssec and ops/restore; then a bounded
-# libFuzzer run.
+# ASan+UBSan unit, integration, dnssec and ops/restore.
 lane_matrix() {
 	job matrix bash tests/matrix.sh
-	job fuzz bash tests/fuzz/run.sh 30
 }
 # Lane 3: the Debian package of bookworm, trixie and sid, each built in its
 # release and installed in a fresh chroot of it; then the matrix's suites
