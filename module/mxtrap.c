@@ -278,11 +278,11 @@ static void tell_once(knotd_mod_t *mod, mxtrap_ctx_t *ctx, mxtrap_reason_t reaso
 		why = "has a key file that cannot be read or holds another key";
 		break;
 	case MXTRAP_KEYSTORE_UNSUPPORTED:
-		why = "is in none of its key stores, and these cannot be opened "
-		      "(no such PKCS#11 token or module, or libdnssec without PKCS#11)";
+		why = "is in no key store that can be opened (a PKCS#11 token or module "
+		      "not found, or libdnssec without PKCS#11)";
 		break;
 	case MXTRAP_KEYSTORE_LOGIN:
-		why = "is in a PKCS#11 token that refused the login (wrong PIN, or the PIN is locked)";
+		why = "is in a PKCS#11 token that refused the login (wrong or locked PIN)";
 		break;
 	case MXTRAP_ALG_UNSUPPORTED:
 		why = "has an algorithm libdnssec cannot sign with";
@@ -291,9 +291,9 @@ static void tell_once(knotd_mod_t *mod, mxtrap_ctx_t *ctx, mxtrap_reason_t reaso
 		why = "could not sign";
 		break;
 	}
-	knotd_mod_log(mod, LOG_NOTICE, "signed MX answers go out without the trap: key %u%s%s%s %s%s%s%s; "
+	knotd_mod_log(mod, LOG_NOTICE, "signed MX answers go out without the trap: key %u%s%s%s %s%s%s; "
 	              "tried again every %u s", tag, *id ? " (ID " : "", id, *id ? ")" : "", why,
-	              *stores ? " (" : "", stores, *stores ? ")" : "",
+	              *stores ? "; key stores: " : "", stores,
 	              reason == MXTRAP_KEYSTORE_LOGIN ? MXTRAP_LOGIN_RETRY : MXTRAP_KEY_RETRY);
 }
 
