@@ -486,7 +486,7 @@ int mxtrap_load(knotd_mod_t *mod)
 	}
 
 	/* knotd keeps every counter once per zone and worker thread (about 1 kB
-	 * per zone with 15 counters and 12 workers): zones that do not trap
+	 * per zone with 16 counters and 12 workers): zones that do not trap
 	 * signed answers get 8, none for signing. */
 	ret = knotd_mod_stats_add(mod, "trapped", 1, NULL);
 	if (ret == KNOT_EOK) {

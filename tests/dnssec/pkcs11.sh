@@ -90,7 +90,7 @@ via_unbound() {
 	unbound_ctl "$tmp/$1" flush_zone "$Z" || true
 	q "$out" "${port_of[$1]}" "$2" MX +dnssec
 	[ "$(rcode_of "$out")" = NOERROR ] && [[ " $(flags_of "$out") " == *" ad "* ]] && [ "$(mx_set "$out")" = "$3" ] ||
-		E+="$2 MX via unbound ($1): $(rcode_of "$out") [$(flags_of "$out")] MX [$(mx_set "$out")]; $(grep -F "${2%.}" "$tmp/$1/unbound.log" | tail -n 2)"$'\n'
+		E+="$2 MX via unbound ($1): $(rcode_of "$out") [$(flags_of "$out")] MX [$(mx_set "$out")]; $(grep -F "${2%.}" "$tmp/$1/unbound.log" | tail -n 2 || true)"$'\n'
 }
 # direct_do SERVER NAME WANT SIGNERS: with DO from knotd SERVER: the MX set
 # WANT, RRSIG(MX) by the keys SIGNERS; errors to E.
@@ -110,7 +110,7 @@ cnt() {
 	{ knotd_ctl "$tmp/$1/knot.conf" -f zone-stats "$Z" mod-mxtrap 2>/dev/null || true; } | mod_stats |
 		awk -v k="$2" '$1 == k { v = $3 } END { print v + 0 }'
 }
-stats() { stats_line "$tmp/$1/knot.conf" "$Z"; }
+stats() { stats_line "$tmp/$1/knot.conf" "$Z" || true; }
 soa_ad() {
 	q "$tmp/$1-soa.out" "${port_of[$1]}" "$Z" SOA +dnssec
 	[ "$(rcode_of "$tmp/$1-soa.out")" = NOERROR ] && [[ " $(flags_of "$tmp/$1-soa.out") " == *" ad "* ]]
@@ -167,7 +167,8 @@ nstates=$(grep -c . <<<"$states")
 note "case 2: states seen:" && sed 's/^/#   /' <<<"${states%$'\n'}"
 [ "$new_zsk" != "$zsk" ] && [ -n "$new_zsk" ] && [[ $(dnskeys a) != *"ZSK $zsk"* ]] ||
 	E+="not rolled within $((40 * TTL)) s: DNSKEY [$(dnskeys a)] RRSIG(SOA) [$new_zsk]"$'\n'
-[ "$nstates" -ge 2 ] || E+="only $nstates state(s) seen"$'\n'
+grep -qE "ZSK [0-9]+,ZSK [0-9]+\] RRSIG\[$new_zsk\]" <<<"$states" ||
+	E+="never seen: both ZSKs published, $new_zsk signing"$'\n'
 [ "$(cnt a 'unchanged[keystore-login]')$(cnt a 'unchanged[key-missing]')" = 00 ] || E+="A: $(stats a)"$'\n'
 check "case 2: ZSK rollover $zsk -> $new_zsk: in each of the $nstates states seen, A and B trap, AD through unbound, RRSIG(MX) by the signing ZSK" "$(head -n 30 <<<"$E")"
 
@@ -191,7 +192,7 @@ for name in $(names); do via_unbound ub "$name" "$WANT_PLAIN"; done
 u=$(cnt b 'unchanged[keystore-login]')
 [ "$u" -ge "$asked" ] || E+="unchanged[keystore-login] $u < $asked: $(stats b)"$'\n'
 lines=$(module_lines "$tmp/b/knotd.log" | tail -n +$((lines0 + 1)))
-[ "$(grep -c . <<<"$lines")" = 1 ] && [[ $lines == *"refused the login"*"key stores: pkcs11:token=mxtrap;"* ]] ||
+[ "$(grep -c . <<<"$lines")" = 1 ] && [[ $lines == *"refused the login"*"; key stores: pkcs11:token=mxtrap; tried again every"* ]] ||
 	E+="module log lines: ${lines:-none}"$'\n'
 ! grep -qE "pin-value|$WRONG_PIN" <<<"$lines" || E+="the PIN logged"$'\n'
 check "case 4: B with a wrong PIN: $asked DO answers over $((2 * 10 + 2)) s without the trap, the zone's RRSIG(MX), AD through unbound; unchanged[keystore-login] $u; one log line, the token without its PIN" "$(head -n 20 <<<"$E")"
