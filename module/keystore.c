@@ -20,8 +20,8 @@
 #define MAX_KEYS		16
 /*! DNSKEY RDATA: flags, protocol, algorithm, then the public key. */
 #define DNSKEY_ALG_OFFSET	3
-/*! Key IDs in hex: libdnssec's are 40 digits, CKA_IDs as long as a token keeps them. */
-#define ID_HEX_MAX		130
+/*! IDs in bytes: libdnssec's key IDs are 20, knotd's CKA_IDs 20 (other tools' up to this). */
+#define ID_MAX			64
 /*! Key stores a failure can name (bits of a mask); a policy has one or two. */
 #define MAX_STORES		32
 /*! Tokens and PINs whose refused login is remembered, process-wide. */
@@ -296,7 +296,7 @@ static void to_hex(const uint8_t *bin, size_t len, char *hex)
  * database knows, libdnssec cannot list a token, GnuTLS can (public objects:
  * no login).
  */
-static bool token_key_id(const store_t *st, const char *id, char cka_id[ID_HEX_MAX])
+static bool token_key_id(const store_t *st, const char *id, char cka_id[2 * ID_MAX + 1])
 {
 	gnutls_pkcs11_obj_t *objs = NULL;
 	unsigned int count = 0;
@@ -307,15 +307,15 @@ static bool token_key_id(const store_t *st, const char *id, char cka_id[ID_HEX_M
 	bool found = false;
 	for (unsigned int i = 0; i < count; i++) {
 		gnutls_pubkey_t pub = NULL;
-		uint8_t bin[ID_HEX_MAX / 2];
+		uint8_t bin[ID_MAX];
 		size_t size = sizeof(bin);
-		char hex[ID_HEX_MAX];
+		char hex[2 * ID_MAX + 1];
+		/* The key ID as libdnssec makes it (flags 0: SHA-1 of the public key). */
 		if (!found && gnutls_pubkey_init(&pub) == GNUTLS_E_SUCCESS &&
 		    gnutls_pubkey_import_pkcs11(pub, objs[i], 0) == GNUTLS_E_SUCCESS &&
-		    gnutls_pubkey_get_key_id(pub, 0, bin, &size) == GNUTLS_E_SUCCESS &&
-		    size <= sizeof(bin) / 2) {
+		    gnutls_pubkey_get_key_id(pub, 0, bin, &size) == GNUTLS_E_SUCCESS) {
 			to_hex(bin, size, hex);
-			size = sizeof(bin) / 2 - 1;  /* CKA_ID in hex fits ID_HEX_MAX. */
+			size = sizeof(bin);
 			found = strcmp(hex, id) == 0 &&
 			        gnutls_pkcs11_obj_get_info(objs[i], GNUTLS_PKCS11_OBJ_ID, bin, &size) == GNUTLS_E_SUCCESS &&
 			        size > 0;
@@ -356,12 +356,17 @@ static store_answer_t token_login(const store_t *st, const char *cka_id, uint32_
 	*pos = '\0';
 
 	pthread_mutex_lock(&refused_lock);
-	size_t slot = REFUSED_MAX, oldest = 0;
+	/* This configuration's entry; else a free one, or the one refused first. */
+	size_t slot = REFUSED_MAX, free_slot = 0;
 	for (size_t i = 0; i < REFUSED_MAX; i++) {
 		if (refused[i].login_key == st->login_key) {
 			slot = i;
 		}
-		oldest = (int32_t)(refused[i].until - refused[oldest].until) < 0 ? i : oldest;
+		const bool unused = refused[i].login_key == 0, best_unused = refused[free_slot].login_key == 0;
+		if ((unused && !best_unused) || (unused == best_unused &&
+		    (int32_t)(refused[i].until - refused[free_slot].until) < 0)) {
+			free_slot = i;
+		}
 	}
 	store_answer_t answer = STORE_REFUSED;
 	if (slot == REFUSED_MAX || (int32_t)(now - refused[slot].until) >= 0) {
@@ -377,7 +382,7 @@ static store_answer_t token_login(const store_t *st, const char *cka_id, uint32_
 		}
 		gnutls_free(objs);
 		if (answer == STORE_REFUSED) {
-			slot = slot < REFUSED_MAX ? slot : oldest;
+			slot = slot < REFUSED_MAX ? slot : free_slot;
 			refused[slot].login_key = st->login_key;
 			refused[slot].until = now + MXTRAP_LOGIN_RETRY;
 		} else if (slot < REFUSED_MAX) {
@@ -392,7 +397,7 @@ static store_answer_t token_login(const store_t *st, const char *cka_id, uint32_
 static store_answer_t token_get(const store_t *st, dnssec_key_t *key, const char *id,
                                 uint32_t now)
 {
-	char cka_id[ID_HEX_MAX];
+	char cka_id[2 * ID_MAX + 1];
 	if (st->p11 == NULL) {
 		return STORE_UNUSABLE;
 	}
