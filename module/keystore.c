@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <gnutls/abstract.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/pkcs11.h>
 
 #include "mxtrap/compat.h"
 #include "mxtrap/keystore.h"
@@ -15,6 +20,12 @@
 #define MAX_KEYS		16
 /*! DNSKEY RDATA: flags, protocol, algorithm, then the public key. */
 #define DNSKEY_ALG_OFFSET	3
+/*! IDs in bytes: libdnssec's key IDs are 20, knotd's CKA_IDs 20 (other tools' up to this). */
+#define ID_MAX			64
+/*! Key stores a failure can name (bits of a mask); a policy has one or two. */
+#define MAX_STORES		32
+/*! Tokens and PINs whose refused login is remembered, process-wide. */
+#define REFUSED_MAX		16
 
 typedef struct {
 	dnssec_binary_t dnskey;     /*!< DNSKEY RDATA, the key's identity. */
@@ -24,43 +35,163 @@ typedef struct {
 	uint32_t retry_at;          /*!< When to look for it again. */
 	uint64_t used;              /*!< Last use, in uses of the store. */
 	char id[80];                /*!< Key ID (hex), once known. */
+	uint32_t stores;            /*!< The key stores of the failure (bit i: store i). */
 } zone_key_t;
+
+typedef struct {
+	mxtrap_store_backend_t backend;
+	char *config;               /*!< PEM: the directory; PKCS#11: knotd's config. */
+	char *url;                  /*!< PKCS#11: the token URL of the config. */
+	char *name;                 /*!< For log lines: the directory, or the URL without PIN. */
+	dnssec_keystore_t *p11;     /*!< PKCS#11: open since creation; NULL if it could not be. */
+	uint64_t login_key;         /*!< PKCS#11: the config's hash, for refused logins. */
+} store_t;
 
 struct mxtrap_keystore {
 	knot_dname_t *zone;
-	char **dirs;
-	size_t dir_count;
-	bool pkcs11;
+	store_t *stores;
+	size_t store_count;
 	uint32_t lifetime;
 	char failed_id[80];
+	uint32_t failed_stores;     /*!< Bit i: store i. */
+	char *failed_names;         /*!< Their names, made for a log line. */
 	uint16_t failed_tag;
 	uint64_t uses;
 	size_t key_count;
 	zone_key_t keys[MAX_KEYS];
 };
 
-mxtrap_keystore_t *mxtrap_keystore_new(const knot_dname_t *zone, const char *const *dirs,
-                                       size_t dir_count, bool pkcs11, uint32_t lifetime)
+/*
+ * Refused logins, for the whole process: every zone of a token asks, and
+ * knotd re-creates the key stores at each reload, but the token's PIN
+ * counter is one. The lock is held over a login: two zones never both try a
+ * PIN that is about to be refused.
+ */
+static pthread_mutex_t refused_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	uint64_t login_key;
+	uint32_t until;
+} refused[REFUSED_MAX];
+
+/* FNV-1a of the config (token, PIN, module): a changed PIN is tried at once. */
+static uint64_t login_key(const char *config)
 {
-	if (zone == NULL || (dir_count > 0 && dirs == NULL) || lifetime == 0) {
+	uint64_t hash = 0xcbf29ce484222325ULL;
+	for (; *config != '\0'; config++) {
+		hash = (hash ^ (uint8_t)*config) * 0x100000001b3ULL;
+	}
+	return hash + (hash == 0);
+}
+
+/*!
+ * The token URL without its PIN (pin-value), for log lines. RFC 7512:
+ * "pkcs11:" then path attributes separated by ';', query attributes after
+ * '?' separated by '&'.
+ */
+static char *url_without_pin(const char *url)
+{
+	static const char SCHEME[] = "pkcs11:", PIN[] = "pin-value=";
+	char *out = malloc(strlen(url) + 1), *pos = out;
+	if (out == NULL) {
 		return NULL;
+	}
+	if (strncmp(url, SCHEME, sizeof(SCHEME) - 1) == 0) {
+		pos = stpcpy(pos, SCHEME);
+		url += sizeof(SCHEME) - 1;
+	}
+	char *attrs = pos;
+	bool query = false, query_open = false;
+	for (char sep = '\0'; ; sep = *url++) {
+		query |= (sep == '?');
+		size_t len = strcspn(url, ";?&");
+		if (strncmp(url, PIN, sizeof(PIN) - 1) != 0) {
+			/* The delimiter as the attributes kept need it. */
+			if (query && !query_open) {
+				*pos++ = '?';
+				query_open = true;
+			} else if (pos > attrs) {
+				*pos++ = query ? '&' : ';';
+			}
+			memcpy(pos, url, len);
+			pos += len;
+		}
+		url += len;
+		if (*url == '\0') {
+			break;
+		}
+	}
+	*pos = '\0';
+	return out;
+}
+
+static bool store_init(store_t *st, const mxtrap_store_t *conf)
+{
+	st->backend = conf->backend;
+	st->config = strdup(conf->config);
+	if (st->config == NULL) {
+		return false;
+	}
+	if (st->backend == MXTRAP_STORE_PEM) {
+		st->name = strdup(conf->config);
+		return st->name != NULL;
+	}
+	/* libdnssec's form: "<URL> <module>" (the query form of RFC 7512 breaks
+	 * the key URL libdnssec makes from it, as in knotd). */
+	const char *space = strchr(conf->config, ' ');
+	size_t url_len = space != NULL ? (size_t)(space - conf->config) : strlen(conf->config);
+	st->url = strndup(conf->config, url_len);
+	st->name = st->url != NULL ? url_without_pin(st->url) : NULL;
+	if (st->name == NULL) {
+		return false;
+	}
+	st->login_key = login_key(conf->config);
+	/* Not opened: the store has no keys, told as keystore-unsupported. */
+	if (dnssec_keystore_init_pkcs11(&st->p11) != DNSSEC_EOK) {
+		st->p11 = NULL;
+	} else if (dnssec_keystore_open(st->p11, conf->config) != DNSSEC_EOK) {
+		dnssec_keystore_deinit(st->p11);
+		st->p11 = NULL;
+	}
+	return true;
+}
+
+static void store_deinit(store_t *st)
+{
+	if (st->p11 != NULL) {
+		dnssec_keystore_close(st->p11);
+		dnssec_keystore_deinit(st->p11);
+	}
+	free(st->config);
+	free(st->url);
+	free(st->name);
+}
+
+mxtrap_keystore_t *mxtrap_keystore_new(const knot_dname_t *zone, const mxtrap_store_t *stores,
+                                       size_t count, uint32_t lifetime)
+{
+	if (zone == NULL || (count > 0 && stores == NULL) || lifetime == 0) {
+		return NULL;
+	}
+	for (size_t i = 0; i < count; i++) {
+		if (stores[i].config == NULL || stores[i].backend > MXTRAP_STORE_PKCS11) {
+			return NULL;
+		}
 	}
 	mxtrap_keystore_t *ks = calloc(1, sizeof(*ks));
 	if (ks == NULL) {
 		return NULL;
 	}
-	ks->pkcs11 = pkcs11;
 	ks->lifetime = lifetime;
 	ks->zone = knot_dname_copy(zone, NULL);
-	ks->dirs = calloc(dir_count + 1, sizeof(*ks->dirs));
-	if (ks->zone == NULL || ks->dirs == NULL) {
+	ks->stores = calloc(count + 1, sizeof(*ks->stores));
+	if (ks->zone == NULL || ks->stores == NULL) {
 		mxtrap_keystore_free(ks);
 		return NULL;
 	}
 	knot_dname_to_lower(ks->zone);
-	for (; ks->dir_count < dir_count; ks->dir_count++) {
-		ks->dirs[ks->dir_count] = strdup(dirs[ks->dir_count]);
-		if (ks->dirs[ks->dir_count] == NULL) {
+	for (; ks->store_count < count; ks->store_count++) {
+		if (!store_init(&ks->stores[ks->store_count], &stores[ks->store_count])) {
+			ks->store_count++;  /* Partly made: freed with the others. */
 			mxtrap_keystore_free(ks);
 			return NULL;
 		}
@@ -81,14 +212,16 @@ void mxtrap_keystore_free(mxtrap_keystore_t *ks)
 	if (ks == NULL) {
 		return;
 	}
+	/* The keys first: each holds a session of its token. */
 	for (size_t i = 0; i < ks->key_count; i++) {
 		key_clear(&ks->keys[i]);
 		dnssec_binary_free(&ks->keys[i].dnskey);
 	}
-	for (size_t i = 0; ks->dirs != NULL && i < ks->dir_count; i++) {
-		free(ks->dirs[i]);
+	for (size_t i = 0; ks->stores != NULL && i < ks->store_count; i++) {
+		store_deinit(&ks->stores[i]);
 	}
-	free(ks->dirs);
+	free(ks->stores);
+	free(ks->failed_names);
 	knot_dname_free(ks->zone, NULL);
 	free(ks);
 }
@@ -99,33 +232,215 @@ const char *mxtrap_keystore_failed_key(const mxtrap_keystore_t *ks, uint16_t *ta
 	return ks->failed_id;
 }
 
-/*! Reads the private key from the first key store directory that has its file. */
-static bool read_private(mxtrap_keystore_t *ks, dnssec_key_t *key, const char *id,
-                         mxtrap_reason_t *why)
+const char *mxtrap_keystore_failed_stores(mxtrap_keystore_t *ks)
 {
-	for (size_t i = 0; i < ks->dir_count; i++) {
-		dnssec_keystore_t *store = NULL;
-		int ret = dnssec_keystore_init_pkcs8(&store);
-		if (ret != DNSSEC_EOK) {
-			*why = MXTRAP_SIGN_FAILED;
-			return false;
+	size_t size = 1;
+	for (size_t i = 0; i < ks->store_count && i < MAX_STORES; i++) {
+		size += (ks->failed_stores & (1u << i)) ? strlen(ks->stores[i].name) + 2 : 0;
+	}
+	free(ks->failed_names);
+	ks->failed_names = malloc(size);
+	if (ks->failed_names == NULL) {
+		return "";
+	}
+	size_t len = 0;
+	ks->failed_names[0] = '\0';
+	for (size_t i = 0; i < ks->store_count && i < MAX_STORES; i++) {
+		if (ks->failed_stores & (1u << i)) {
+			len += snprintf(ks->failed_names + len, size - len, "%s%s",
+			                len > 0 ? ", " : "", ks->stores[i].name);
 		}
-		/* Open, never init: that would create the directory. */
-		ret = dnssec_keystore_open(store, ks->dirs[i]);
-		if (ret == DNSSEC_EOK) {
-			ret = dnssec_keystore_get_private(store, id, key);
-			dnssec_keystore_close(store);
+	}
+	return ks->failed_names;
+}
+
+/*! How a key store answers for a key. */
+typedef enum {
+	STORE_HAS_KEY = 0,  /*!< Read. */
+	STORE_NO_KEY,       /*!< Not in this store: the next one. */
+	STORE_UNUSABLE,     /*!< Not opened (keystore-unsupported): the next one. */
+	STORE_REFUSED,      /*!< Login refused (keystore-login): the next one. */
+	STORE_BAD_KEY,      /*!< There, but cannot be read (key-unreadable): no other. */
+} store_answer_t;
+
+static store_answer_t pem_get(const store_t *st, dnssec_key_t *key, const char *id)
+{
+	dnssec_keystore_t *store = NULL;
+	if (dnssec_keystore_init_pkcs8(&store) != DNSSEC_EOK) {
+		return STORE_BAD_KEY;
+	}
+	/* Open, never init: that would create the directory. */
+	int ret = dnssec_keystore_open(store, st->config);
+	if (ret == DNSSEC_EOK) {
+		ret = dnssec_keystore_get_private(store, id, key);
+		dnssec_keystore_close(store);
+	}
+	dnssec_keystore_deinit(store);
+	return ret == DNSSEC_EOK ? STORE_HAS_KEY :
+	       MXTRAP_DNSSEC_NO_KEY(ret) ? STORE_NO_KEY : STORE_BAD_KEY;
+}
+
+static void to_hex(const uint8_t *bin, size_t len, char *hex)
+{
+	static const char DIGITS[] = "0123456789abcdef";
+	for (size_t i = 0; i < len; i++) {
+		hex[2 * i] = DIGITS[bin[i] >> 4];
+		hex[2 * i + 1] = DIGITS[bin[i] & 0x0f];
+	}
+	hex[2 * len] = '\0';
+}
+
+/*!
+ * The token's ID (CKA_ID, hex) of the key whose public key has the key ID
+ * \a id: knotd names a key in a token by a random CKA_ID that only its KASP
+ * database knows, libdnssec cannot list a token, GnuTLS can (public objects:
+ * no login).
+ */
+static bool token_key_id(const store_t *st, const char *id, char cka_id[2 * ID_MAX + 1])
+{
+	gnutls_pkcs11_obj_t *objs = NULL;
+	unsigned int count = 0;
+	if (gnutls_pkcs11_obj_list_import_url4(&objs, &count, st->url,
+	                                       GNUTLS_PKCS11_OBJ_FLAG_PUBKEY) < 0) {
+		return false;
+	}
+	bool found = false;
+	for (unsigned int i = 0; i < count; i++) {
+		gnutls_pubkey_t pub = NULL;
+		uint8_t bin[ID_MAX];
+		size_t size = sizeof(bin);
+		char hex[2 * ID_MAX + 1];
+		/* The key ID as libdnssec makes it (flags 0: SHA-1 of the public key). */
+		if (!found && gnutls_pubkey_init(&pub) == GNUTLS_E_SUCCESS &&
+		    gnutls_pubkey_import_pkcs11(pub, objs[i], 0) == GNUTLS_E_SUCCESS &&
+		    gnutls_pubkey_get_key_id(pub, 0, bin, &size) == GNUTLS_E_SUCCESS) {
+			to_hex(bin, size, hex);
+			size = sizeof(bin);
+			found = strcmp(hex, id) == 0 &&
+			        gnutls_pkcs11_obj_get_info(objs[i], GNUTLS_PKCS11_OBJ_ID, bin, &size) == GNUTLS_E_SUCCESS &&
+			        size > 0;
+			if (found) {
+				to_hex(bin, size, cka_id);
+			}
 		}
-		dnssec_keystore_deinit(store);
-		if (ret == DNSSEC_EOK) {
+		gnutls_pubkey_deinit(pub);
+		gnutls_pkcs11_obj_deinit(objs[i]);
+	}
+	gnutls_free(objs);
+	return found;
+}
+
+static bool login_refused(int ret)
+{
+	return ret == GNUTLS_E_PKCS11_PIN_ERROR || ret == GNUTLS_E_PKCS11_PIN_EXPIRED ||
+	       ret == GNUTLS_E_PKCS11_PIN_LOCKED;
+}
+
+/*!
+ * Logs in to the token for its private key \a cka_id, unless a login with
+ * this configuration was refused less than MXTRAP_LOGIN_RETRY ago.
+ * libdnssec takes a refused login for a missing key; GnuTLS tells it.
+ */
+static store_answer_t token_login(const store_t *st, const char *cka_id, uint32_t now)
+{
+	/* The key's URL as libdnssec makes it: "<token URL>;id=%xx%xx...". */
+	size_t len = strlen(cka_id);
+	char *url = malloc(strlen(st->url) + 4 + len / 2 * 3 + 1);
+	if (url == NULL) {
+		return STORE_BAD_KEY;
+	}
+	char *pos = url + sprintf(url, "%s;id=", st->url);
+	for (size_t i = 0; i + 1 < len; i += 2, pos += 3) {
+		pos[0] = '%', pos[1] = cka_id[i], pos[2] = cka_id[i + 1];
+	}
+	*pos = '\0';
+
+	pthread_mutex_lock(&refused_lock);
+	/* This configuration's entry; else a free one, or the one refused first. */
+	size_t slot = REFUSED_MAX, free_slot = 0;
+	for (size_t i = 0; i < REFUSED_MAX; i++) {
+		if (refused[i].login_key == st->login_key) {
+			slot = i;
+		}
+		const bool unused = refused[i].login_key == 0, best_unused = refused[free_slot].login_key == 0;
+		if ((unused && !best_unused) || (unused == best_unused &&
+		    (int32_t)(refused[i].until - refused[free_slot].until) < 0)) {
+			free_slot = i;
+		}
+	}
+	store_answer_t answer = STORE_REFUSED;
+	if (slot == REFUSED_MAX || (int32_t)(now - refused[slot].until) >= 0) {
+		gnutls_pkcs11_obj_t *objs = NULL;
+		unsigned int count = 0;
+		int ret = gnutls_pkcs11_obj_list_import_url4(&objs, &count, url,
+		                                             GNUTLS_PKCS11_OBJ_FLAG_PRIVKEY |
+		                                             GNUTLS_PKCS11_OBJ_FLAG_LOGIN);
+		answer = login_refused(ret) ? STORE_REFUSED : ret < 0 || count == 0 ? STORE_NO_KEY :
+		         STORE_HAS_KEY;
+		for (unsigned int i = 0; i < count; i++) {
+			gnutls_pkcs11_obj_deinit(objs[i]);
+		}
+		gnutls_free(objs);
+		if (answer == STORE_REFUSED) {
+			slot = slot < REFUSED_MAX ? slot : free_slot;
+			refused[slot].login_key = st->login_key;
+			refused[slot].until = now + MXTRAP_LOGIN_RETRY;
+		} else if (slot < REFUSED_MAX) {
+			refused[slot].login_key = 0;
+		}
+	}
+	pthread_mutex_unlock(&refused_lock);
+	free(url);
+	return answer;
+}
+
+static store_answer_t token_get(const store_t *st, dnssec_key_t *key, const char *id,
+                                uint32_t now)
+{
+	char cka_id[2 * ID_MAX + 1];
+	if (st->p11 == NULL) {
+		return STORE_UNUSABLE;
+	}
+	if (!token_key_id(st, id, cka_id)) {
+		return STORE_NO_KEY;
+	}
+	store_answer_t answer = token_login(st, cka_id, now);
+	if (answer != STORE_HAS_KEY) {
+		return answer;
+	}
+	return dnssec_keystore_get_private(st->p11, cka_id, key) == DNSSEC_EOK ?
+	       STORE_HAS_KEY : STORE_BAD_KEY;
+}
+
+/*!
+ * Reads the private key from the first key store that has it. Not found:
+ * keystore-login if a token holding it refused the login, else
+ * keystore-unsupported if a store could not be opened, else key-missing;
+ * \a stores tells the stores of that reason (bit i: store i).
+ */
+static bool read_private(mxtrap_keystore_t *ks, dnssec_key_t *key, const char *id,
+                         uint32_t now, mxtrap_reason_t *why, uint32_t *stores)
+{
+	store_answer_t worst = STORE_NO_KEY;
+	uint32_t of[STORE_BAD_KEY + 1] = { 0 };  /* The stores of each answer. */
+	for (size_t i = 0; i < ks->store_count; i++) {
+		const store_t *st = &ks->stores[i];
+		store_answer_t answer = st->backend == MXTRAP_STORE_PEM ? pem_get(st, key, id) :
+		                                                           token_get(st, key, id, now);
+		if (answer == STORE_HAS_KEY) {
 			return true;
 		}
-		if (!MXTRAP_DNSSEC_NO_KEY(ret)) {
+		of[answer] |= i < MAX_STORES ? 1u << i : 0;
+		if (answer == STORE_BAD_KEY) {
+			*stores = of[answer];
 			*why = MXTRAP_KEY_UNREADABLE;
 			return false;
 		}
+		worst = answer > worst ? answer : worst;
 	}
-	*why = ks->pkcs11 ? MXTRAP_KEYSTORE_UNSUPPORTED : MXTRAP_KEY_MISSING;
+	*stores = of[worst];
+	*why = worst == STORE_REFUSED ? MXTRAP_KEYSTORE_LOGIN :
+	       worst == STORE_UNUSABLE ? MXTRAP_KEYSTORE_UNSUPPORTED : MXTRAP_KEY_MISSING;
 	return false;
 }
 
@@ -150,7 +465,7 @@ static bool matches_dnskey(dnssec_sign_ctx_t *sign)
 }
 
 /*! Makes a DNSKEY usable for signing: public key, private key, signing context. */
-static bool key_load(mxtrap_keystore_t *ks, zone_key_t *zk, mxtrap_reason_t *why)
+static bool key_load(mxtrap_keystore_t *ks, zone_key_t *zk, uint32_t now, mxtrap_reason_t *why)
 {
 	uint8_t alg = zk->dnskey.data[DNSKEY_ALG_OFFSET];
 	if (!dnssec_algorithm_key_support(alg)) {
@@ -166,7 +481,7 @@ static bool key_load(mxtrap_keystore_t *ks, zone_key_t *zk, mxtrap_reason_t *why
 		return false;
 	}
 	snprintf(zk->id, sizeof(zk->id), "%s", id);
-	bool usable = read_private(ks, zk->key, id, why);
+	bool usable = read_private(ks, zk->key, id, now, why, &zk->stores);
 	free(id);
 	if (usable && dnssec_sign_new(&zk->sign, zk->key) != DNSSEC_EOK) {
 		*why = MXTRAP_ALG_UNSUPPORTED;
@@ -221,7 +536,8 @@ static bool key_get(mxtrap_keystore_t *ks, const knot_rdata_t *rdata, uint32_t n
 	if (zk->key == NULL || zk->sign == NULL) {
 		if (zk->retry_at == 0 || (int32_t)(now - zk->retry_at) >= 0) {
 			key_clear(zk);
-			if (key_load(ks, zk, &zk->failure)) {
+			zk->stores = 0;
+			if (key_load(ks, zk, now, &zk->failure)) {
 				*out = zk;
 				return true;
 			}
@@ -230,6 +546,7 @@ static bool key_get(mxtrap_keystore_t *ks, const knot_rdata_t *rdata, uint32_t n
 			zk->retry_at += (zk->retry_at == 0);
 		}
 		memcpy(ks->failed_id, zk->id, sizeof(ks->failed_id));
+		ks->failed_stores = zk->stores;
 		*why = zk->failure;
 		return false;
 	}
@@ -257,6 +574,7 @@ static bool key_find(mxtrap_keystore_t *ks, const knot_rdataset_t *dnskeys,
 		*published = true;
 		ks->failed_tag = want.tag;
 		ks->failed_id[0] = '\0';
+		ks->failed_stores = 0;
 		if (key_get(ks, rdata, now, out, why)) {
 			return true;
 		}
@@ -329,6 +647,7 @@ bool mxtrap_keystore_sign(mxtrap_keystore_t *ks, const knot_rdataset_t *dnskeys,
 	if (used == 0) {
 		ks->failed_tag = keys[0].tag;
 		ks->failed_id[0] = '\0';
+		ks->failed_stores = 0;
 		*why = MXTRAP_KEY_MISSING;
 		return false;
 	}

@@ -45,8 +45,9 @@
 #define C_STORAGE		"\x07""storage"
 #define C_KASP_DB		"\x07""kasp-db"
 
-/*! knotd's keystore backend values (KEYSTORE_BACKEND_PEM, same in 3.2 to 3.5). */
+/*! knotd's keystore backends (src/knot/conf/schema.h, the same in Knot 3.2 to 3.6). */
 #define KEYSTORE_BACKEND_PEM	1
+#define KEYSTORE_BACKEND_PKCS11	2
 /*! knotd's default key store: PEM files in "keys" under the KASP database. */
 #define DEFAULT_KEYSTORE_CONFIG	"keys"
 
@@ -299,17 +300,22 @@ static void tell_once(knotd_mod_t *mod, mxtrap_ctx_t *ctx, mxtrap_reason_t reaso
 
 	uint16_t tag;
 	const char *id = mxtrap_keystore_failed_key(ctx->keystore, &tag);
+	const char *stores = mxtrap_keystore_failed_stores(ctx->keystore);
 	const char *why;
 	switch (reason) {
 	case MXTRAP_KEY_MISSING:
 		why = *id == '\0' ? "is not in the zone's DNSKEY set" :
-		                    "has no key file in the key store";
+		                    "is in none of its key stores";
 		break;
 	case MXTRAP_KEY_UNREADABLE:
 		why = "has a key file that cannot be read or holds another key";
 		break;
 	case MXTRAP_KEYSTORE_UNSUPPORTED:
-		why = "is not in a PEM key store (PKCS#11 is not supported)";
+		why = "is in no key store that can be opened (a PKCS#11 token or module "
+		      "not found, or libdnssec without PKCS#11)";
+		break;
+	case MXTRAP_KEYSTORE_LOGIN:
+		why = "is in a PKCS#11 token that refused the login (wrong or locked PIN)";
 		break;
 	case MXTRAP_ALG_UNSUPPORTED:
 		why = "has an algorithm libdnssec cannot sign with";
@@ -318,9 +324,10 @@ static void tell_once(knotd_mod_t *mod, mxtrap_ctx_t *ctx, mxtrap_reason_t reaso
 		why = "could not sign";
 		break;
 	}
-	knotd_mod_log(mod, LOG_NOTICE, "signed MX answers go out without the trap: key %u%s%s%s %s; "
+	knotd_mod_log(mod, LOG_NOTICE, "signed MX answers go out without the trap: key %u%s%s%s %s%s%s; "
 	              "tried again every %u s", tag, *id ? " (ID " : "", id, *id ? ")" : "", why,
-	              MXTRAP_KEY_RETRY);
+	              *stores ? "; key stores: " : "", stores,
+	              reason == MXTRAP_KEYSTORE_LOGIN ? MXTRAP_LOGIN_RETRY : MXTRAP_KEY_RETRY);
 }
 
 /*! Signs with the zone's keys of this moment: those named by its RRSIG(MX), found in its DNSKEY set. */
@@ -391,8 +398,10 @@ static char *abs_path(const char *path, const char *base)
 
 /*!
  * Creates the zone's key store as knotd resolves it: the policy's key stores
- * (one in Knot < 3.5, any number from 3.5), PEM directories relative to the
- * KASP database, which is relative to the database storage.
+ * in its order (one in Knot < 3.5, any number from 3.5), PEM directories
+ * relative to the KASP database, which is relative to the database storage,
+ * PKCS#11 tokens by their config. Called from load, in knotd's main thread:
+ * the tokens are opened there.
  */
 static mxtrap_keystore_t *keystore_load(knotd_mod_t *mod, knotd_conf_t *policy)
 {
@@ -405,42 +414,46 @@ static mxtrap_keystore_t *keystore_load(knotd_mod_t *mod, knotd_conf_t *policy)
 		return NULL;
 	}
 
-	knotd_conf_t stores = { 0 };
+	knotd_conf_t ids = { 0 };
 	if (policy->count > 0) {
-		stores = knotd_conf(mod, C_POLICY, C_KEYSTORE, policy);
+		ids = knotd_conf(mod, C_POLICY, C_KEYSTORE, policy);
 	}
-	size_t count = stores.count > 0 ? stores.count : 1;
-	char **dirs = calloc(count, sizeof(*dirs));
-	size_t dir_count = 0;
-	bool pkcs11 = false, failed = (dirs == NULL);
+	size_t count = ids.count > 0 ? ids.count : 1;
+	mxtrap_store_t *stores = calloc(count, sizeof(*stores));
+	size_t store_count = 0;
+	bool failed = (stores == NULL);
 	for (size_t i = 0; i < count && !failed; i++) {
 		unsigned backend = KEYSTORE_BACKEND_PEM;
 		const char *config = DEFAULT_KEYSTORE_CONFIG;
-		if (stores.count > 0) {
+		if (ids.count > 0) {
 			knotd_conf_t id = { .count = 1 };
-			id.single = stores.multi != NULL ? stores.multi[i] : stores.single;
+			id.single = ids.multi != NULL ? ids.multi[i] : ids.single;
 			backend = knotd_conf(mod, C_KEYSTORE, C_BACKEND, &id).single.option;
 			config = knotd_conf(mod, C_KEYSTORE, C_CONFIG, &id).single.string;
 		}
-		if (backend != KEYSTORE_BACKEND_PEM) {
-			pkcs11 = true;
-			continue;
+		mxtrap_store_t *store = &stores[store_count++];
+		if (backend == KEYSTORE_BACKEND_PKCS11) {
+			/* As knotd passes it: "<token URL> <module path>". */
+			*store = (mxtrap_store_t){ MXTRAP_STORE_PKCS11, config };
+		} else {
+			*store = (mxtrap_store_t){ MXTRAP_STORE_PEM, abs_path(config, kasp_dir) };
+			failed = (store->config == NULL);
 		}
-		dirs[dir_count] = abs_path(config, kasp_dir);
-		failed = (dirs[dir_count++] == NULL);
 	}
 
 	mxtrap_keystore_t *keystore = NULL;
 	if (!failed) {
-		keystore = mxtrap_keystore_new(knotd_mod_zone(mod), (const char *const *)dirs,
-		                               dir_count, pkcs11, rrsig_lifetime(mod, policy));
+		keystore = mxtrap_keystore_new(knotd_mod_zone(mod), stores, store_count,
+		                               rrsig_lifetime(mod, policy));
 	}
-	for (size_t i = 0; i < dir_count; i++) {
-		free(dirs[i]);
+	for (size_t i = 0; i < store_count; i++) {
+		if (stores[i].backend == MXTRAP_STORE_PEM) {
+			free((char *)stores[i].config);
+		}
 	}
-	free(dirs);
+	free(stores);
 	free(kasp_dir);
-	knotd_conf_free(&stores);
+	knotd_conf_free(&ids);
 	return keystore;
 }
 
@@ -507,7 +520,7 @@ int mxtrap_load(knotd_mod_t *mod)
 	}
 
 	/* knotd keeps every counter once per zone and worker thread (about 1 kB
-	 * per zone with 15 counters and 12 workers): zones that do not trap
+	 * per zone with 16 counters and 12 workers): zones that do not trap
 	 * signed answers get 8, none for signing. */
 	ret = knotd_mod_stats_add(mod, "trapped", 1, NULL);
 	if (ret == KNOT_EOK) {

@@ -23,6 +23,7 @@ static const char *const REASON_NAMES[MXTRAP_REASON_COUNT] = {
 	[MXTRAP_KEY_MISSING]          = "key-missing",
 	[MXTRAP_KEY_UNREADABLE]       = "key-unreadable",
 	[MXTRAP_KEYSTORE_UNSUPPORTED] = "keystore-unsupported",
+	[MXTRAP_KEYSTORE_LOGIN]       = "keystore-login",
 	[MXTRAP_ALG_UNSUPPORTED]      = "algorithm-unsupported",
 	[MXTRAP_SIGN_FAILED]          = "sign-failed",
 };

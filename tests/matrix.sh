@@ -35,13 +35,14 @@ src_dir=$(cd "$(dirname "$0")/.." && pwd)
 source "$src_dir/tests/lib/chroot.sh"
 
 # Build and tests (nm of binutils for the install test comes with gcc; the
-# dnssec and ops suites need unbound, dnsperf, ss); dpkg-buildpackage (it
+# dnssec and ops suites need unbound, dnsperf, ss; the unit and dnssec suites
+# SoftHSM tokens); dpkg-buildpackage (it
 # checks build-essential) with debian/control's Build-Depends (the rest are
 # above); the exporter test reads the counters through libknot's Python
 # binding; keymgr is in knot up to 3.4, in knot-keymgr from 3.5: installed
 # where the suite has it.
 PACKAGES=(knot libknot-dev knot-dnsutils check meson ninja-build pkg-config gcc libc6-dev unbound dnsperf iproute2
-          build-essential debhelper dpkg-dev python3-libknot python3-prometheus-client)
+          build-essential debhelper dpkg-dev python3-libknot python3-prometheus-client libgnutls28-dev softhsm2)
 OPTIONAL=(knot-keymgr)
 
 # make_image NEW BASE SUITE (chroot_image's MAKE). Without manual pages,
@@ -77,7 +78,7 @@ image() {
 SRC_SUITE=sid
 SRC_PACKAGES=(autoconf automake libtool make gcc libc6-dev pkgconf libgnutls28-dev liburcu-dev liblmdb-dev
               libedit-dev libngtcp2-dev libngtcp2-crypto-gnutls-dev check meson ninja-build unbound dnsperf
-              iproute2 python3)
+              iproute2 python3 softhsm2)
 # src_tarball: the tarball of MXTRAP_KNOT_SRC, or nothing.
 src_tarball() {
 	local t=${MXTRAP_KNOT_SRC:-}

@@ -10,8 +10,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PATH:/usr/sbin:/sbin DEBIAN_FRONTEND=noninteractive
 
-# The build (check: the unit tests, built by default), knotd and kdig.
-PACKAGES=(gcc libc6-dev pkg-config meson ninja-build check knot knot-dnsutils libknot-dev)
+# The build (check: the unit tests, built by default; GnuTLS: the key store
+# lists PKCS#11 tokens), knotd and kdig; the unit tests' SoftHSM tokens.
+PACKAGES=(gcc libc6-dev pkg-config meson ninja-build check knot knot-dnsutils libknot-dev libgnutls28-dev
+          softhsm2)
 # The tests: servers and load; the monitoring test (libknot's Python binding,
 # prometheus client); the test scripts (python3: meson's results, taskset);
 # fuzzing and callgrind (libclang-rt-dev: the sanitizer and libFuzzer runtime

@@ -3,14 +3,19 @@
 /*!
  * \file
  *
- * \brief The zone's signing keys, read from knotd's PEM key store with
- *        libdnssec, and RRSIGs made with them as Knot makes its own.
+ * \brief The zone's signing keys, read with libdnssec from knotd's key stores
+ *        (PEM directories, PKCS#11 tokens), and RRSIGs made with them as Knot
+ *        makes its own.
  *
  * Keys are found through the DNSKEY RRset of the zone: the RRSIG names
- * (algorithm, key tag), the DNSKEY gives the key ID, the key store holds
- * <directory>/<key ID>.pem. A key is read once and kept; a key that could not
- * be read is tried again only after MXTRAP_KEY_RETRY seconds. Not thread-safe:
- * the signer (include/mxtrap/signer.h) calls it under its signing lock.
+ * (algorithm, key tag), the DNSKEY gives the key ID. A PEM key store holds
+ * <directory>/<key ID>.pem; in a PKCS#11 token knotd's key has an ID of its
+ * own (CKA_ID), found by the key ID of the token's public key objects. A key
+ * is read from the first key store that has it, once, and kept; a key that
+ * could not be read is tried again only after MXTRAP_KEY_RETRY seconds, a
+ * token that refused the login only after MXTRAP_LOGIN_RETRY. Not
+ * thread-safe: the signer (include/mxtrap/signer.h) calls it under its
+ * signing lock.
  */
 
 #pragma once
@@ -26,25 +31,51 @@
 /*! Seconds before a key that could not be used is looked for again. */
 #define MXTRAP_KEY_RETRY	10
 
+/*!
+ * Seconds after a PKCS#11 token refused the login (wrong PIN) before any
+ * zone of the process logs in to it with that configuration again: 4
+ * refused logins an hour at most. A real HSM locks its PIN after a few
+ * refused logins in a row, so the module must not add many of its own; an
+ * operator who corrects the PIN in knot.conf changes the configuration,
+ * which is tried at the next knotc reload.
+ */
+#define MXTRAP_LOGIN_RETRY	900
+
 /*! Keys of one zone. */
 typedef struct mxtrap_keystore mxtrap_keystore_t;
+
+/*! The backend of a key store. */
+typedef enum {
+	MXTRAP_STORE_PEM = 0,  /*!< PEM files in a directory. */
+	MXTRAP_STORE_PKCS11,   /*!< A PKCS#11 token. */
+} mxtrap_store_backend_t;
+
+/*! One of the zone's key stores, as the policy names it. */
+typedef struct {
+	mxtrap_store_backend_t backend;
+	/*! PEM: the directory (an absolute path); PKCS#11: the keystore's
+	 *  config as knotd has it, "<token URL> <module path>". */
+	const char *config;
+} mxtrap_store_t;
 
 /*!
  * \brief Creates the key store of a zone.
  *
+ * Opens its PKCS#11 key stores (registering their modules with GnuTLS, as
+ * knotd does): call it in knotd's main thread, where knotd loads modules (a
+ * libdnssec before 3.5.4 registers PKCS#11 modules without a lock). A store
+ * that cannot be opened is kept as one that has no keys
+ * (MXTRAP_KEYSTORE_UNSUPPORTED when a key is found nowhere else).
+ *
  * \param zone      Zone name (the signer name of the RRSIGs).
- * \param dirs      Directories of the zone's PEM key stores, in the order
- *                  knotd uses them (absolute paths).
- * \param dir_count Their number (0 if the zone has no PEM key store).
- * \param pkcs11    The zone also has a key store without key files
- *                  (PKCS#11): keys missing from the directories are
- *                  reported as MXTRAP_KEYSTORE_UNSUPPORTED.
+ * \param stores    The zone's key stores, in the order knotd uses them.
+ * \param count     Their number.
  * \param lifetime  Signature lifetime in seconds (the policy's rrsig-lifetime).
  *
  * \return Key store, NULL on bad arguments or no memory.
  */
-mxtrap_keystore_t *mxtrap_keystore_new(const knot_dname_t *zone, const char *const *dirs,
-                                       size_t dir_count, bool pkcs11, uint32_t lifetime);
+mxtrap_keystore_t *mxtrap_keystore_new(const knot_dname_t *zone, const mxtrap_store_t *stores,
+                                       size_t count, uint32_t lifetime);
 
 /*! \brief Frees a key store and the keys it read (NULL is fine). */
 void mxtrap_keystore_free(mxtrap_keystore_t *keystore);
@@ -83,3 +114,14 @@ bool mxtrap_keystore_sign(mxtrap_keystore_t *keystore, const knot_rdataset_t *dn
  * \return Key ID (hex), "" if unknown; valid until the next call.
  */
 const char *mxtrap_keystore_failed_key(const mxtrap_keystore_t *keystore, uint16_t *tag);
+
+/*!
+ * \brief The key stores of the last failure, for a log line.
+ *
+ * MXTRAP_KEY_MISSING: those searched; MXTRAP_KEYSTORE_LOGIN: the tokens that
+ * refused the login; MXTRAP_KEYSTORE_UNSUPPORTED: those that could not be
+ * opened. PEM key stores by directory, tokens by URL without the PIN.
+ *
+ * \return Names separated by ", " ("" if none); valid until the next call.
+ */
+const char *mxtrap_keystore_failed_stores(mxtrap_keystore_t *keystore);

@@ -42,9 +42,10 @@ typedef enum {
 	MXTRAP_SIGNED,              /*!< An RRSIG covers the MX RRset, no signer given. */
 	MXTRAP_UNEXPECTED,          /*!< Malformed records or an unexpected packet layout. */
 	/* Only with a signer (trapping of signed answers on). */
-	MXTRAP_KEY_MISSING,         /*!< A key of the zone's RRSIG(MX) has no key file. */
+	MXTRAP_KEY_MISSING,         /*!< A key of the zone's RRSIG(MX) is in no key store. */
 	MXTRAP_KEY_UNREADABLE,      /*!< Its key file cannot be read or holds another key. */
-	MXTRAP_KEYSTORE_UNSUPPORTED,/*!< The key store keeps no key files (PKCS#11). */
+	MXTRAP_KEYSTORE_UNSUPPORTED,/*!< Its key store cannot be opened (e.g. no PKCS#11). */
+	MXTRAP_KEYSTORE_LOGIN,      /*!< Its PKCS#11 token refused the login (wrong PIN). */
 	MXTRAP_ALG_UNSUPPORTED,     /*!< libdnssec cannot sign with the algorithm. */
 	MXTRAP_SIGN_FAILED,         /*!< Signing failed. */
 } mxtrap_reason_t;

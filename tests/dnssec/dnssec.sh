@@ -21,6 +21,8 @@ src_dir=$(cd "$(dirname "$0")" && pwd)
 TAP_NAME=dnssec
 # shellcheck source=tests/lib/common.sh
 source "$src_dir/../lib/common.sh"
+# shellcheck source=tests/lib/unbound.sh
+source "$src_dir/../lib/unbound.sh"
 test_init "$@"
 need_tools knotd knotc keymgr kdig unbound unbound-control unbound-checkconf
 test_tmp_init
@@ -36,7 +38,7 @@ for z in $ZONES_A $ZONES_C; do zport[$z]=$port_a zconf[$z]=$tmp/a/knot.conf zlif
 for z in $ZONES_C; do zport[$z]=$port_c zconf[$z]=$tmp/c/knot.conf; done
 for z in $ROLLING; do zttl[$z]=$ROLL_TTL; done
 zport[$NEG]=$port_b zlife[$LIFE]=$LIFE_LIFETIME zttl[$LIFE]=$LIFE_TTL zlife[$OS]='' zlife[$OSREV]=''
-mkdir -p "$tmp"/{a,b,c,u,moved}
+mkdir -p "$tmp"/{a,b,c,moved}
 for z in $ZONES_A $ZONES_C; do sed "s/@TTL@/${zttl[$z]}/g" "$src_dir/zone.in" >"${zconf[$z]%/*}/${z%.}.zone"; done
 # Case 10: www's AAAA with a TTL of its own, so the RRSIGs at www differ in
 # TTL (Knot keeps one TTL for a node's RRSIG RRset).
@@ -69,7 +71,7 @@ FAST=("propagation-delay: 0" "dnskey-ttl: $ROLL_TTL" "zone-max-ttl: $ROLL_TTL")
 	entry id life "propagation-delay: 0" "dnskey-ttl: $LIFE_TTL" "zone-max-ttl: $LIFE_TTL" "rrsig-lifetime: $LIFE_LIFETIME" \
 		"rrsig-refresh: $LIFE_REFRESH" "rrsig-pre-refresh: 1" "zsk-lifetime: $LIFE_ZSK_LIFETIME"
 	for id in alt abs p11; do entry id $id "keystore: $id"; done
-	echo "mod-mxtrap:"; entry id p11 "policy: p11"   # the module's only: knotd signs p11 with PEM keys
+	echo "mod-mxtrap:"; entry id p11 "policy: p11"   # the module's only: knotd signs p11 with PEM keys; no such token
 	entry id glue "exchange: www.$GLUE"
 	echo "acl:"; entry id axfr "address: 127.0.0.1" "action: transfer"
 	echo "zone:"; for z in "$EN" "$DN3 ed-nsec3" "$EC3 csk-roll" "$TWO manual" "$ROLL roll" "$KROLL roll" "$LIFE life" "$ALT alt" \
@@ -118,7 +120,7 @@ parse() {
 f_ad() { case " $f_flags " in *" ad "*) return 0;; esac; return 1; }
 hms() { TZ=UTC printf '%(%T)T' "$1"; }
 stamp() { hms "$EPOCHSECONDS"; }
-uctl() { timeout 20 unbound-control -c "$tmp/unbound.conf" "$@" >/dev/null 2>&1; }
+uctl() { unbound_ctl "$tmp" "$@"; }
 unbound_log() { grep -F -- "${1%.}" "$tmp/unbound.log" 2>/dev/null | grep -v "keytag query" | tail -n 4 || true; }
 # mx_ok ZONE yes|no|any: f_mx is the zone's MX set, with/without the trap.
 mx_ok() { local no="10 mx1.$1,20 mx2.$1,"; local yes="${no}99 mx1.$1,"; case $2 in any) [ "$f_mx" = "$no" ] || [ "$f_mx" = "$yes" ];; *) [ "$f_mx" = "${!2}" ];; esac; }
@@ -214,18 +216,8 @@ note "knotd A $knotd_a @$port_a, B $knotd_b @$port_b, C $knotd_c @$port_c"
 anchor_lines() { q "$tmp/anchor.out" "${zport[$1]}" "$1" DNSKEY; section "$tmp/anchor.out" ANSWER | awk '$4 == "DNSKEY" && $5 == 257'; }
 for z in $ZONES_A $ZONES_C; do anchor_lines "$z"; done >"$tmp/anchors"
 [ "$(grep -c . "$tmp/anchors")" -ge "$(wc -w <<<"$ZONES_A $ZONES_C")" ] || bail "a zone without KSK/CSK DNSKEY"
-cat >"$tmp/unbound.conf" <<-EOF
-server: interface: 127.0.0.1 port: $port_u do-ip6: no do-not-query-localhost: no
-    chroot: "" username: "" directory: "$tmp/u" pidfile: "$tmp/u/unbound.pid" trust-anchor-file: "$tmp/anchors"
-    logfile: "$tmp/unbound.log" use-syslog: no val-log-level: 2 log-servfail: yes
-    aggressive-nsec: no local-zone: "test." nodefault
-    infra-cache-min-rtt: 1500 infra-keep-probing: yes
-remote-control: control-enable: yes control-interface: 127.0.0.1 control-port: $port_uc control-use-cert: no
-$(for z in $ZONES_A $ZONES_C; do printf 'stub-zone: name: "%s" stub-addr: 127.0.0.1@%s\n' "$z" "${zport[$z]}"; done)
-EOF
-out=$(unbound-checkconf "$tmp/unbound.conf" 2>&1) || bail "unbound configuration: $out"
-unbound -d -c "$tmp/unbound.conf" >"$tmp/unbound.out" 2>&1 &
-unbound_pid=$! && spawned+=("$unbound_pid")
+stubs=() && for z in $ZONES_A $ZONES_C; do stubs+=("$z@${zport[$z]}"); done
+unbound_start "$tmp" "$port_u" "$port_uc" "$tmp/anchors" "${stubs[@]}"
 # soa_ad ZONE: unbound runs and validates the zone's SOA (AD).
 soa_ad() { kill -0 "$unbound_pid" 2>/dev/null && q "$tmp/uready.out" "$port_u" "$1" SOA +dnssec && parse "$tmp/uready.out" && [ "$f_rcode" = NOERROR ] && f_ad; }
 wait_for "unbound" 30 soa_ad "$EN" || { indent "$tmp/unbound.out"; bail "unbound does not validate $EN SOA"; }
@@ -386,7 +378,7 @@ for z in $EN $TWO; do
 done
 for z in $EN $OS; do   # the unchanged[] indexes: the signing reasons where the module signs only
 	idx=$(zstats "$z" -f | sed -n 's/^unchanged\[\([^]]*\)\].*/\1/p' | tr '\n' ' ') E=
-	for r in key-missing key-unreadable keystore-unsupported algorithm-unsupported sign-failed; do
+	for r in key-missing key-unreadable keystore-unsupported keystore-login algorithm-unsupported sign-failed; do
 		case " $idx " in *" $r "*) [ "$z" = "$EN" ] || E+="$r ";; *) [ "$z" != "$EN" ] || E+="no $r ";; esac
 	done
 	check "case 1: $z unchanged[] indexes: $idx" "$E"

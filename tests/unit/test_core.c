@@ -277,8 +277,8 @@ START_TEST(api)
 {
 	static const char *const NAMES[MXTRAP_REASON_COUNT + 1] = {
 		"null-mx", "no-backup", "trap-present", "max-preference", "signed", "unexpected",
-		"key-missing", "key-unreadable", "keystore-unsupported", "algorithm-unsupported",
-		"sign-failed", "unknown",
+		"key-missing", "key-unreadable", "keystore-unsupported", "keystore-login",
+		"algorithm-unsupported", "sign-failed", "unknown",
 	};
 	const knot_dname_t *bad[] = { (const knot_dname_t *)"", NULL, (const knot_dname_t *)"\x40" };
 	mxtrap_conf_t conf;

@@ -2,13 +2,19 @@
 
 /*
  * module/keystore.c with real keys that libdnssec generates into PEM key
- * stores as knotd does: every RRSIG it makes has Knot's fields and verifies
- * with libdnssec from the DNSKEY RDATA alone over the RRset as a validator
- * rebuilds it (th_signed_data()); keys the zone does not publish are never
- * used, a key file holding another key is refused, failures name the key.
+ * stores and into SoftHSM tokens as knotd does: every RRSIG it makes has
+ * Knot's fields and verifies with libdnssec from the DNSKEY RDATA alone over
+ * the RRset as a validator rebuilds it (th_signed_data()); keys the zone does
+ * not publish are never used, a key file holding another key is refused,
+ * failures name the key and the key stores; a refused token login is not
+ * tried again within MXTRAP_LOGIN_RETRY, by any zone; key stores opened and
+ * freed many times hold no file descriptors.
  */
 
 #include "../test_helpers.h"
+
+#include <dirent.h>
+#include <gnutls/pkcs11.h>
 
 #include "mxtrap/compat.h"
 #include "mxtrap/keystore.h"
@@ -19,6 +25,12 @@
 #define MX_RECORDS	"10 mail1.example.com. 20 mail2.example.com."
 #define MANY		20  /* Keys: more than the key store keeps (16). */
 #define GARBAGE		"-----BEGIN PRIVATE KEY-----\nnot base64!\n-----END PRIVATE KEY-----\n"
+/* SoftHSM tokens: A and B hold a key each, PIN's is for the wrong-PIN test. */
+#define SOFTHSM		"/usr/lib/softhsm/libsofthsm2.so"
+#define PIN		"1234"
+#define TOKEN_A		"pkcs11:token=mxtrap-a;pin-value=" PIN
+#define TOKEN_B		"pkcs11:token=mxtrap-b;pin-value=" PIN
+#define TOKEN_PIN	"pkcs11:token=mxtrap-pin;pin-value=" PIN
 
 typedef struct {
 	char id[128];
@@ -28,25 +40,72 @@ typedef struct {
 	size_t rdata_len;
 } test_key_t;
 
-/* Generated once, before the tests fork. OTHER: ED's algorithm, E1's tag, no key. */
+/* Generated once, before the tests fork. OTHER: ED's algorithm, E1's tag, no key.
+ * P1 in token A, P2 in token B, PP in token PIN (its ID: the token's CKA_ID). */
 static char gen_dir[PATH_MAX];
-static test_key_t K[4 + MANY];
+static test_key_t K[7 + MANY];
 #define E1	(&K[0])
 #define E2	(&K[1])
 #define ED	(&K[2])
 #define OTHER	(&K[3])
-#define MANY_K	(&K[4])
+#define P1	(&K[4])
+#define P2	(&K[5])
+#define PP	(&K[6])
+#define MANY_K	(&K[7])
+
+/*! A SoftHSM token in gen_dir/tokens (SOFTHSM2_CONF), as softhsm2-util makes one. */
+static void init_token(const char *label)
+{
+	char out[1024];
+	char *argv[] = { "softhsm2-util", "--init-token", "--free", "--label", (char *)label,
+	                 "--pin", PIN, "--so-pin", "12345678", NULL };
+	int status = th_run(argv, "softhsm2-util", out, sizeof(out), 30000);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	              "softhsm2-util --init-token %s (tests/setup.sh installs softhsm2): %s", label, out);
+}
+
+/*! "<token URL> <module>": a PKCS#11 keystore's config as knotd has it. */
+static const char *token_config(const char *url, const char *module)
+{
+	char *config = th_pool_get(PATH_MAX);
+	snprintf(config, PATH_MAX, "%s %s", url, module);
+	return config;
+}
+
+/*! Tokens A, B and PIN; SOFTHSM2_CONF set before libdnssec loads SoftHSM. */
+static void init_tokens(void)
+{
+	char path[PATH_MAX + 32], conf[2 * PATH_MAX];
+	snprintf(path, sizeof(path), "%s/tokens", gen_dir);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	int len = snprintf(conf, sizeof(conf), "directories.tokendir = %s\nobjectstore.backend = file\n"
+	                   "log.level = ERROR\n", path);
+	snprintf(path, sizeof(path), "%s/softhsm2.conf", gen_dir);
+	ck_assert(th_write_file(path, conf, len));
+	ck_assert_int_eq(setenv("SOFTHSM2_CONF", path, 1), 0);
+	init_token("mxtrap-a");
+	init_token("mxtrap-b");
+	init_token("mxtrap-pin");
+}
 
 static void generate_all(void)
 {
 	dnssec_crypto_init();
-	dnssec_keystore_t *store = NULL;
+	dnssec_keystore_t *pem = NULL, *store = NULL;
 	ck_assert(th_tmpdir(gen_dir, "keygen"));
-	ck_assert(dnssec_keystore_init_pkcs8(&store) == DNSSEC_EOK &&
-	          dnssec_keystore_init(store, gen_dir) == DNSSEC_EOK &&
-	          dnssec_keystore_open(store, gen_dir) == DNSSEC_EOK);
+	init_tokens();
+	ck_assert(dnssec_keystore_init_pkcs8(&pem) == DNSSEC_EOK &&
+	          dnssec_keystore_init(pem, gen_dir) == DNSSEC_EOK &&
+	          dnssec_keystore_open(pem, gen_dir) == DNSSEC_EOK);
 	for (test_key_t *k = K; k < K + TH_LEN(K); k += 1 + (k + 1 == OTHER)) {
 		k->alg = k == ED ? DNSSEC_KEY_ALGORITHM_ED25519 : DNSSEC_KEY_ALGORITHM_ECDSA_P256_SHA256;
+		/* As knotd generates keys into a token (its ID a random CKA_ID). */
+		const char *token = k == P1 ? TOKEN_A : k == P2 ? TOKEN_B : k == PP ? TOKEN_PIN : NULL;
+		store = pem;
+		if (token != NULL) {
+			ck_assert(dnssec_keystore_init_pkcs11(&store) == DNSSEC_EOK &&
+			          dnssec_keystore_open(store, token_config(token, SOFTHSM)) == DNSSEC_EOK);
+		}
 		for (bool taken = true; taken; ) {  /* A tag of its own: lookups stay unambiguous. */
 			char *id = NULL;
 			dnssec_key_t *key = NULL;
@@ -61,7 +120,12 @@ static void generate_all(void)
 			k->rdata_len = rdata.size;
 			memcpy(k->rdata, rdata.data, rdata.size);
 			k->tag = dnssec_key_get_keytag(key);
-			snprintf(k->id, sizeof(k->id), "%s", id);
+			/* The key ID of the DNSKEY: a key file's name; never a token's CKA_ID. */
+			char *key_id = NULL;
+			ck_assert(dnssec_key_get_keyid(key, &key_id) == DNSSEC_EOK &&
+			          (strcmp(key_id, id) == 0) == (store == pem));
+			snprintf(k->id, sizeof(k->id), "%s", key_id);
+			free(key_id);
 			free(id);
 			dnssec_key_free(key);
 			taken = false;
@@ -69,10 +133,15 @@ static void generate_all(void)
 				taken |= o != OTHER && o->tag == k->tag;
 			}
 		}
+		if (store != pem) {
+			dnssec_keystore_close(store);
+			dnssec_keystore_deinit(store);
+		}
 	}
 	*OTHER = (test_key_t){ .id = "other", .alg = ED->alg, .tag = E1->tag };
-	dnssec_keystore_close(store);
-	dnssec_keystore_deinit(store);
+	dnssec_keystore_close(pem);
+	dnssec_keystore_deinit(pem);
+	th_pool_release();
 }
 
 static void remove_all(void)
@@ -106,12 +175,23 @@ static const char *store_dir(const test_key_t *const *keys)
 	return dir;
 }
 
-static mxtrap_keystore_t *keystore_in(const char *const *dirs, size_t count, bool pkcs11)
+static mxtrap_keystore_t *keystore_of(const mxtrap_store_t *stores, size_t count)
 {
 	mxtrap_keystore_t *ks = mxtrap_keystore_new(
-		(const knot_dname_t *)"\x07""ExAmple""\x03""COM", dirs, count, pkcs11, LIFETIME);
+		(const knot_dname_t *)"\x07""ExAmple""\x03""COM", stores, count, LIFETIME);
 	ck_assert_ptr_nonnull(ks);
 	return ks;
+}
+
+/*! A key store of PEM directories. */
+static mxtrap_keystore_t *keystore_in(const char *const *dirs, size_t count)
+{
+	mxtrap_store_t stores[4];
+	ck_assert_uint_le(count, TH_LEN(stores));
+	for (size_t i = 0; i < count; i++) {
+		stores[i] = (mxtrap_store_t){ MXTRAP_STORE_PEM, dirs[i] };
+	}
+	return keystore_of(stores, count);
 }
 
 /*! Verifies an RRSIG over \a covered (as a validator has it) with the DNSKEY of \a key. */
@@ -248,7 +328,7 @@ START_TEST(scenarios)
 	ck_assert(garbage == NULL || th_write_file(pem_path(dir, garbage->id), GARBAGE, sizeof(GARBAGE) - 1));
 	struct stat before, after;
 	ck_assert_int_eq(stat(dir, &before), 0);
-	mxtrap_keystore_t *ks = keystore_in(&dir, 1, false);
+	mxtrap_keystore_t *ks = keystore_in(&dir, 1);
 	run_steps(ks, SCENARIOS[_i].steps, TH_LEN(SCENARIOS[_i].steps));
 	ck_assert_int_eq(stat(dir, &after), 0);
 	ck_assert(after.st_mtim.tv_sec == before.st_mtim.tv_sec &&
@@ -267,7 +347,7 @@ START_TEST(sign_owner)
 	};
 	static const step_t STEP = { KEYS(ED), KEYS(ED), 0, SIGNED, KEYS(ED) };
 	const char *dir = store_dir((const test_key_t *[]){ ED, NULL });
-	mxtrap_keystore_t *ks = keystore_in(&dir, 1, false);
+	mxtrap_keystore_t *ks = keystore_in(&dir, 1);
 	knot_rrset_t rrsigs;
 	for (size_t i = 0; i < TH_LEN(OWNERS); i++) {
 		run_step(ks, &STEP, th_mx(OWNERS[i].owner, MX_RECORDS), &rrsigs);
@@ -288,7 +368,7 @@ END_TEST
 START_TEST(key_file_retry)
 {
 	const char *dir = store_dir(NULL);
-	mxtrap_keystore_t *ks = keystore_in(&dir, 1, false);
+	mxtrap_keystore_t *ks = keystore_in(&dir, 1);
 	step_t step = { KEYS(E1), KEYS(E1), 0, MXTRAP_KEY_MISSING, KEYS(E1) };
 	run_steps(ks, &step, 1);
 	put_pem_as(dir, E1, E1->id);
@@ -313,23 +393,21 @@ static const struct {
 	const char *content;      /*!< NULL: no file. */
 	size_t content_len;
 	int dirs;                 /*!< 0: none, 1, 2 (the file in the second), -1: a missing one. */
-	bool pkcs11;
 	int why;
 } STORES[] = {
-	{ "second directory", ED, 0, ED, NULL, 0, 2, false, SIGNED },
-	{ "garbage PEM", E1, 0, NULL, GARBAGE, sizeof(GARBAGE) - 1, 1, false, MXTRAP_KEY_UNREADABLE },
-	{ "binary", ED, 0, NULL, "\x00\x01\x02 random bytes", 16, 1, false, MXTRAP_KEY_UNREADABLE },
-	{ "empty file", E1, 0, NULL, "", 0, 1, false, MXTRAP_KEY_UNREADABLE },
+	{ "second directory", ED, 0, ED, NULL, 0, 2, SIGNED },
+	{ "garbage PEM", E1, 0, NULL, GARBAGE, sizeof(GARBAGE) - 1, 1, MXTRAP_KEY_UNREADABLE },
+	{ "binary", ED, 0, NULL, "\x00\x01\x02 random bytes", 16, 1, MXTRAP_KEY_UNREADABLE },
+	{ "empty file", E1, 0, NULL, "", 0, 1, MXTRAP_KEY_UNREADABLE },
 	/* Another key's file under this key's ID: never signed with. */
-	{ "Ed25519 file for ECDSA", E1, 0, ED, NULL, 0, 1, false, MXTRAP_KEY_UNREADABLE },
-	{ "ECDSA file for Ed25519", ED, 0, E1, NULL, 0, 1, false, MXTRAP_KEY_UNREADABLE },
-	{ "ECDSA file of another key", E1, 0, E2, NULL, 0, 1, false, MXTRAP_KEY_UNREADABLE },
-	{ "PKCS#11 only", E1, 0, NULL, NULL, 0, 0, true, MXTRAP_KEYSTORE_UNSUPPORTED },
-	{ "PKCS#11 and PEM", E1, 0, NULL, NULL, 0, 1, true, MXTRAP_KEYSTORE_UNSUPPORTED },
-	{ "PRIVATEDNS", NULL, 253, E1, NULL, 0, 1, false, MXTRAP_ALG_UNSUPPORTED },
-	{ "DSA", NULL, 3, E1, NULL, 0, 1, false, MXTRAP_ALG_UNSUPPORTED },
+	{ "Ed25519 file for ECDSA", E1, 0, ED, NULL, 0, 1, MXTRAP_KEY_UNREADABLE },
+	{ "ECDSA file for Ed25519", ED, 0, E1, NULL, 0, 1, MXTRAP_KEY_UNREADABLE },
+	{ "ECDSA file of another key", E1, 0, E2, NULL, 0, 1, MXTRAP_KEY_UNREADABLE },
+	{ "no key store", E1, 0, NULL, NULL, 0, 0, MXTRAP_KEY_MISSING },
+	{ "PRIVATEDNS", NULL, 253, E1, NULL, 0, 1, MXTRAP_ALG_UNSUPPORTED },
+	{ "DSA", NULL, 3, E1, NULL, 0, 1, MXTRAP_ALG_UNSUPPORTED },
 	/* ... and it is not made. */
-	{ "directory missing", E1, 0, E1, NULL, 0, -1, false, MXTRAP_KEY_MISSING },
+	{ "directory missing", E1, 0, E1, NULL, 0, -1, MXTRAP_KEY_MISSING },
 };
 
 START_TEST(key_stores)
@@ -357,8 +435,7 @@ START_TEST(key_stores)
 	} else if (STORES[_i].content != NULL) {
 		ck_assert(th_write_file(pem_path(dir, key.id), STORES[_i].content, STORES[_i].content_len));
 	}
-	mxtrap_keystore_t *ks = keystore_in(dirs, STORES[_i].dirs < 0 ? 1 : STORES[_i].dirs,
-	                                    STORES[_i].pkcs11);
+	mxtrap_keystore_t *ks = keystore_in(dirs, STORES[_i].dirs < 0 ? 1 : STORES[_i].dirs);
 	step_t step = { KEYS(&key), KEYS(&key), 0, STORES[_i].why };
 	step.by[0] = STORES[_i].why == SIGNED ? STORES[_i].key : NULL;
 	run_steps(ks, &step, 1);
@@ -376,7 +453,7 @@ START_TEST(more_keys_than_kept)
 		keys[i] = &MANY_K[i];
 	}
 	const char *dir = store_dir(keys);
-	mxtrap_keystore_t *ks = keystore_in(&dir, 1, false);
+	mxtrap_keystore_t *ks = keystore_in(&dir, 1);
 	for (size_t i = 0; i < 16 + 4 + MANY + 1; i++) {
 		/* 16 within one second, 4 pairs of a kept key and a new one, then each again. */
 		const test_key_t *a = &MANY_K[i < 16 ? i : i < 20 ? i - 16 : (i - 20) % MANY];
@@ -388,17 +465,164 @@ START_TEST(more_keys_than_kept)
 }
 END_TEST
 
+/*** PKCS#11 tokens (SoftHSM). ***/
+
+static mxtrap_store_t pem_store(const char *dir)
+{
+	return (mxtrap_store_t){ MXTRAP_STORE_PEM, dir };
+}
+
+static mxtrap_store_t token(const char *url, const char *module)
+{
+	return (mxtrap_store_t){ MXTRAP_STORE_PKCS11, token_config(url, module) };
+}
+
+/*! One signing step on a key store of \a stores; a failure names \a failed. */
+static void sign_in(const mxtrap_store_t *stores, size_t count, const step_t *step,
+                    const char *failed)
+{
+	mxtrap_keystore_t *ks = keystore_of(stores, count);
+	run_steps(ks, step, 1);
+	const char *names = mxtrap_keystore_failed_stores(ks);
+	ck_assert_msg(step->why == SIGNED || strcmp(names, failed) == 0,
+	              "failed key stores [%s], expected [%s]", names, failed);
+	ck_assert(strstr(names, "pin-value") == NULL && strstr(names, PIN) == NULL);
+	mxtrap_keystore_free(ks);
+}
+
+/* Keys in tokens, found by their public key whatever their CKA_ID, in the
+ * first of the key stores that has them, signing as PEM keys do; failures
+ * name the stores searched, tokens without their PIN. */
+START_TEST(token_keys)
+{
+	const char *pem = store_dir((const test_key_t *[]){ E1, NULL }), *empty = store_dir(NULL);
+	mxtrap_store_t a = token(TOKEN_A, SOFTHSM), b = token(TOKEN_B, SOFTHSM);
+	step_t p1 = { KEYS(P1), KEYS(P1), 0, SIGNED, KEYS(P1) };
+	step_t p12 = { KEYS(P1, P2), KEYS(P1, P2), 0, SIGNED, KEYS(P1, P2) };
+	step_t p2 = { KEYS(P2), KEYS(P2), 0, SIGNED, KEYS(P2) };
+	step_t e1 = { KEYS(E1), KEYS(E1), 0, SIGNED, KEYS(E1) };
+	sign_in(&a, 1, &p1, NULL);
+	sign_in((mxtrap_store_t[]){ a, b }, 2, &p12, NULL);          /* P2 in the second */
+	sign_in((mxtrap_store_t[]){ b, a }, 2, &p1, NULL);           /* P1 in the second */
+	sign_in((mxtrap_store_t[]){ pem_store(empty), a }, 2, &p1, NULL);
+	sign_in((mxtrap_store_t[]){ a, pem_store(pem) }, 2, &e1, NULL);  /* the PEM file after a token */
+	sign_in((mxtrap_store_t[]){ b, b, a }, 3, &p1, NULL);
+
+	char failed[2 * PATH_MAX];
+	e1.why = p1.why = p2.why = MXTRAP_KEY_MISSING;
+	sign_in((mxtrap_store_t[]){ a, b }, 2, &e1, "pkcs11:token=mxtrap-a, pkcs11:token=mxtrap-b");
+	sign_in(&a, 1, &p2, "pkcs11:token=mxtrap-a");
+	snprintf(failed, sizeof(failed), "%s, pkcs11:token=mxtrap-b", empty);
+	sign_in((mxtrap_store_t[]){ pem_store(empty), b }, 2, &p1, failed);
+	sign_in((mxtrap_store_t[]){ pem_store(pem) }, 1, &p1, pem);  /* no file of a token's key */
+	/* The token's key in the zone's DNSKEY set with the same tag as another. */
+	sign_in(&a, 1, &(step_t){ KEYS(P1, ED), KEYS(ED), 0, MXTRAP_KEY_MISSING, KEYS(ED) },
+	        "pkcs11:token=mxtrap-a");
+}
+END_TEST
+
+/* Tokens that cannot be opened have no keys: keystore-unsupported where no
+ * other store has the key, naming only those. */
+START_TEST(token_unopenable)
+{
+	const char *pem = store_dir((const test_key_t *[]){ E1, NULL }), *empty = store_dir(NULL);
+	mxtrap_store_t no_token = token("pkcs11:token=nosuch;pin-value=" PIN, SOFTHSM);
+	mxtrap_store_t no_module = token(TOKEN_A, "/nonexistent/libpkcs11.so");
+	mxtrap_store_t no_space = { MXTRAP_STORE_PKCS11, TOKEN_A };
+	step_t p1 = { KEYS(P1), KEYS(P1), 0, MXTRAP_KEYSTORE_UNSUPPORTED, KEYS(P1) };
+	step_t e1 = { KEYS(E1), KEYS(E1), 0, MXTRAP_KEYSTORE_UNSUPPORTED, KEYS(E1) };
+	sign_in(&no_token, 1, &p1, "pkcs11:token=nosuch");
+	sign_in(&no_module, 1, &p1, "pkcs11:token=mxtrap-a");
+	sign_in(&no_space, 1, &p1, "pkcs11:token=mxtrap-a");
+	sign_in((mxtrap_store_t[]){ no_token, pem_store(empty), no_module }, 3, &e1,
+	        "pkcs11:token=nosuch, pkcs11:token=mxtrap-a");
+	p1.why = e1.why = SIGNED;
+	sign_in((mxtrap_store_t[]){ no_module, token(TOKEN_A, SOFTHSM) }, 2, &p1, NULL);
+	sign_in((mxtrap_store_t[]){ no_token, pem_store(pem) }, 2, &e1, NULL);
+}
+END_TEST
+
+/* A wrong PIN: keystore-login, the token named; no login with that
+ * configuration, by any zone, within MXTRAP_LOGIN_RETRY (the token's PIN made
+ * the configured one meanwhile: a login would pass); another configuration
+ * logs in at once. */
+START_TEST(wrong_pin)
+{
+	mxtrap_store_t wrong = token("pkcs11:token=mxtrap-pin;pin-value=4321", SOFTHSM);
+	mxtrap_store_t reordered = token("pkcs11:pin-value=4321;token=mxtrap-pin", SOFTHSM);
+	mxtrap_keystore_t *ks = keystore_of(&wrong, 1), *other = keystore_of(&wrong, 1);
+	step_t step = { KEYS(PP), KEYS(PP), 0, MXTRAP_KEYSTORE_LOGIN, KEYS(PP) };
+	run_steps(ks, &step, 1);
+	ck_assert_str_eq(mxtrap_keystore_failed_stores(ks), "pkcs11:token=mxtrap-pin");
+	/* GnuTLS logs in with the URL's PIN, then changes it. */
+	ck_assert_int_eq(gnutls_pkcs11_token_set_pin(TOKEN_PIN, PIN, "4321",
+	                                             GNUTLS_PIN_USER), GNUTLS_E_SUCCESS);
+	for (step.at = 1; step.at < MXTRAP_LOGIN_RETRY; step.at += step.at < 3 * MXTRAP_KEY_RETRY ? 1 : 97) {
+		run_steps(ks, &step, 1);
+		run_steps(other, &step, 1);
+	}
+	step.at = MXTRAP_LOGIN_RETRY - 1;
+	run_steps(other, &step, 1);
+	ck_assert_str_eq(mxtrap_keystore_failed_stores(other), "pkcs11:token=mxtrap-pin");
+	sign_in(&reordered, 1, &(step_t){ KEYS(PP), KEYS(PP), 1, SIGNED, KEYS(PP) }, NULL);
+	step.at = MXTRAP_LOGIN_RETRY;
+	step.why = SIGNED;
+	run_steps(ks, &step, 1);
+	step.at += MXTRAP_KEY_RETRY - 1;  /* other's key: looked for again 10 s after 899 */
+	run_steps(other, &step, 1);
+	mxtrap_keystore_free(ks);
+	mxtrap_keystore_free(other);
+	ck_assert_int_eq(gnutls_pkcs11_token_set_pin("pkcs11:token=mxtrap-pin;pin-value=4321", "4321", PIN,
+	                                             GNUTLS_PIN_USER), GNUTLS_E_SUCCESS);
+}
+END_TEST
+
+static int fd_count(void)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	ck_assert_ptr_nonnull(dir);
+	int count = 0;
+	while (readdir(dir) != NULL) {
+		count++;
+	}
+	closedir(dir);
+	return count;
+}
+
+/* Key stores made, used and freed many times (knotc reload re-creates them):
+ * the same file descriptors open after as before (each cached key holds a
+ * token session). */
+START_TEST(no_fd_growth)
+{
+	const char *pem = store_dir((const test_key_t *[]){ E1, NULL });
+	mxtrap_store_t stores[] = { token(TOKEN_A, SOFTHSM), token(TOKEN_B, SOFTHSM), pem_store(pem) };
+	step_t step = { KEYS(P1, P2, E1), KEYS(P1, P2, E1), 0, SIGNED, KEYS(P1, P2, E1) };
+	int before = 0;
+	for (int i = 0; i < 52; i++) {
+		before = i == 2 ? fd_count() : before;  /* What GnuTLS and SoftHSM keep, once. */
+		mxtrap_keystore_t *ks = keystore_of(stores, TH_LEN(stores));
+		run_steps(ks, &step, 1);
+		mxtrap_keystore_free(ks);
+	}
+	ck_assert_int_eq(fd_count(), before);
+}
+END_TEST
+
 /* Arguments the key store refuses. */
 START_TEST(bad_arguments)
 {
 	const char *dir = "/nonexistent";
 	const knot_dname_t *zone = (const knot_dname_t *)"\x07""example""\x03""com";
-	ck_assert_ptr_null(mxtrap_keystore_new(NULL, &dir, 1, false, LIFETIME));
-	ck_assert_ptr_null(mxtrap_keystore_new(zone, NULL, 1, false, LIFETIME));
-	ck_assert_ptr_null(mxtrap_keystore_new(zone, &dir, 1, false, 0));
+	mxtrap_store_t store = { MXTRAP_STORE_PEM, dir }, no_config = { MXTRAP_STORE_PKCS11, NULL };
+	mxtrap_store_t bad_backend = { MXTRAP_STORE_PKCS11 + 1, dir };
+	ck_assert_ptr_null(mxtrap_keystore_new(NULL, &store, 1, LIFETIME));
+	ck_assert_ptr_null(mxtrap_keystore_new(zone, NULL, 1, LIFETIME));
+	ck_assert_ptr_null(mxtrap_keystore_new(zone, &store, 1, 0));
+	ck_assert_ptr_null(mxtrap_keystore_new(zone, &no_config, 1, LIFETIME));
+	ck_assert_ptr_null(mxtrap_keystore_new(zone, &bad_backend, 1, LIFETIME));
 	mxtrap_keystore_free(NULL);
 	dir = store_dir((const test_key_t *[]){ E1, NULL });
-	mxtrap_keystore_t *ks = keystore_in(&dir, 1, false);
+	mxtrap_keystore_t *ks = keystore_in(&dir, 1);
 	step_t none = { KEYS(E1), { NULL }, 0, MXTRAP_SIGN_FAILED }, too_many = none;
 	for (size_t i = 0; i <= MXTRAP_MAX_SIGS; i++) {
 		too_many.with[i] = E1;
@@ -421,6 +645,10 @@ int main(void)
 	tcase_add_test(tc, key_file_retry);
 	tcase_add_loop_test(tc, key_stores, 0, TH_LEN(STORES));
 	tcase_add_test(tc, more_keys_than_kept);
+	tcase_add_test(tc, token_keys);
+	tcase_add_test(tc, token_unopenable);
+	tcase_add_test(tc, wrong_pin);
+	tcase_add_test(tc, no_fd_growth);
 	tcase_add_test(tc, bad_arguments);
 	suite_add_tcase(s, tc);
 	return th_run_suite(s);
