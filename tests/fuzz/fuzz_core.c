@@ -425,7 +425,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		p.margin = in_uint(4);
 		th_stand_in.valid_for = in_uint(4);
 		advance = in_uint(4);
-		th_stand_in.fail = (p.s & 0x07) >= 1 && (p.s & 0x07) <= 5;
+		/* 1 to the number of signing reasons: the stand-in fails with that reason. */
+		_Static_assert(MXTRAP_REASON_COUNT - MXTRAP_KEY_MISSING <= 0x07, "signing reasons in 3 bits");
+		th_stand_in.fail = (p.s & 0x07) >= 1 && (p.s & 0x07) <= MXTRAP_REASON_COUNT - MXTRAP_KEY_MISSING;
 		th_stand_in.reason = th_stand_in.fail ? MXTRAP_KEY_MISSING + (p.s & 0x07) - 1 : 0;
 		th_stand_in.extra = (p.s & 0x08) ? -1 : (p.s & 0x10) ? 1 : 0;
 	}
