@@ -305,7 +305,7 @@ static void tell_once(knotd_mod_t *mod, mxtrap_ctx_t *ctx, mxtrap_reason_t reaso
 	switch (reason) {
 	case MXTRAP_KEY_MISSING:
 		why = *id == '\0' ? "is not in the zone's DNSKEY set" :
-		                    "is in none of its key stores";
+		                    "was not found";
 		break;
 	case MXTRAP_KEY_UNREADABLE:
 		why = "has a key file that cannot be read or holds another key";
@@ -326,7 +326,7 @@ static void tell_once(knotd_mod_t *mod, mxtrap_ctx_t *ctx, mxtrap_reason_t reaso
 	}
 	knotd_mod_log(mod, LOG_NOTICE, "signed MX answers go out without the trap: key %u%s%s%s %s%s%s; "
 	              "tried again every %u s", tag, *id ? " (ID " : "", id, *id ? ")" : "", why,
-	              *stores ? "; key stores: " : "", stores,
+	              *stores ? "; key stores searched: " : "", stores,
 	              reason == MXTRAP_KEYSTORE_LOGIN ? MXTRAP_LOGIN_RETRY : MXTRAP_KEY_RETRY);
 }
 

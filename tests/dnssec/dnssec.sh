@@ -445,6 +445,9 @@ for z in "${!reason[@]}"; do
 	[ "$u" -ge "${neg_n[$z]}" ] || E+="unchanged[$r] +$u; $(stats "$z")"$'\n'
 	lines=$(grep -F "[$z] module 'mod-mxtrap" "$tmp/a/knotd.log" || true)
 	[ -n "$lines" ] && [ "$(wc -l <<<"$lines")" = 1 ] || E+="module log lines: ${lines:-none}"$'\n'
+	# The missing key's notice names where it was looked for.
+	[ "$z" != "$KMISS" ] || [[ $lines == *"key stores searched: $tmp/a/keys/keys;"* ]] ||
+		E+="the notice does not name the key store $tmp/a/keys/keys"$'\n'
 	check "case 8: $z ($r): ${neg_n[$z]} DO answers over 12 s without the trap, the zone's RRSIG(MX); AD through unbound; unchanged[$r] +$u; one log line" "$(head -n 30 <<<"$E")"
 	note "case 8: $z: $lines"
 done

@@ -192,7 +192,7 @@ for name in $(names); do via_unbound ub "$name" "$WANT_PLAIN"; done
 u=$(cnt b 'unchanged[keystore-login]')
 [ "$u" -ge "$asked" ] || E+="unchanged[keystore-login] $u < $asked: $(stats b)"$'\n'
 lines=$(module_lines "$tmp/b/knotd.log" | tail -n +$((lines0 + 1)))
-[ "$(grep -c . <<<"$lines")" = 1 ] && [[ $lines == *"refused the login"*"; key stores: pkcs11:token=mxtrap; tried again every"* ]] ||
+[ "$(grep -c . <<<"$lines")" = 1 ] && [[ $lines == *"refused the login"*"; key stores searched: pkcs11:token=mxtrap; tried again every"* ]] ||
 	E+="module log lines: ${lines:-none}"$'\n'
 ! grep -qE "pin-value|$WRONG_PIN" <<<"$lines" || E+="the PIN logged"$'\n'
 check "case 4: B with a wrong PIN: $asked DO answers over $((2 * 10 + 2)) s without the trap, the zone's RRSIG(MX), AD through unbound; unchanged[keystore-login] $u; one log line, the token without its PIN" "$(head -n 20 <<<"$E")"
