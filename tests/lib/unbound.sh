@@ -1,0 +1,50 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# shellcheck shell=bash
+# A validating unbound on loopback for the shell tests that check DNSSEC claims
+# (dnssec, ops/signed-secondary): the zones' KSK/CSK DNSKEYs as served are its
+# trust anchors, each zone a stub zone of the knotd serving it, and a control
+# port to flush the cache, so that each answer is validated afresh. Several may
+# run at once, each in its own directory. Source it after tests/lib/common.sh.
+
+# unbound_anchors OUT PORT ZONE: the KSK/CSK DNSKEYs (flags 257) of ZONE as the
+# knotd on 127.0.0.1@PORT serves them (OUT: kdig's answer), one a line.
+unbound_anchors() {
+	q "$1" "$2" "$3" DNSKEY
+	section "$1" ANSWER | awk '$4 == "DNSKEY" && $5 == 257'
+}
+# unbound_start DIR PORT CONTROL_PORT ANCHORS STUB...: unbound -d on
+# 127.0.0.1@PORT, its configuration DIR/unbound.conf, its log DIR/unbound.log
+# (val-log-level 2: why an answer is bogus), its output DIR/unbound.out;
+# ANCHORS a file of DNSKEY records; each STUB "ZONE PORT": ZONE is asked of
+# 127.0.0.1@PORT. Sets unbound_pid (in spawned; stop it with unbound_stop);
+# 1, unbound_err saying why, when unbound-checkconf refuses the configuration.
+# Names under test. (RFC 6761) are resolved as any other.
+unbound_start() {
+	local dir=$1 port=$2 cport=$3 anchors=$4 stub
+	shift 4
+	mkdir -p "$dir"
+	{
+		cat <<-EOF
+		server: interface: 127.0.0.1 port: $port do-ip6: no do-not-query-localhost: no
+		    chroot: "" username: "" directory: "$dir" pidfile: "$dir/unbound.pid" trust-anchor-file: "$anchors"
+		    logfile: "$dir/unbound.log" use-syslog: no val-log-level: 2 log-servfail: yes
+		    aggressive-nsec: no local-zone: "test." nodefault
+		remote-control: control-enable: yes control-interface: 127.0.0.1 control-port: $cport control-use-cert: no
+		EOF
+		for stub; do printf 'stub-zone: name: "%s" stub-addr: 127.0.0.1@%s\n' "${stub% *}" "${stub##* }"; done
+	} >"$dir/unbound.conf"
+	# shellcheck disable=SC2034 # the caller's
+	unbound_err=$(unbound-checkconf "$dir/unbound.conf" 2>&1) || return 1
+	unbound -d -c "$dir/unbound.conf" >"$dir/unbound.out" 2>&1 &
+	unbound_pid=$! && spawned+=("$unbound_pid")
+}
+# unbound_ctl DIR ARG...: unbound-control of the unbound of DIR, bounded, quiet.
+unbound_ctl() {
+	local dir=$1
+	shift
+	timeout 20 unbound-control -c "$dir/unbound.conf" "$@" >/dev/null 2>&1
+}
+# unbound_log_of DIR NAME: the last lines of its log naming NAME (why bogus).
+unbound_log_of() { grep -F -- "${2%.}" "$1/unbound.log" 2>/dev/null | grep -v "keytag query" | tail -n 4 || true; }
+# unbound_stop DIR PID PORT: stop_server for it (exit 0 on SIGTERM, PORT released).
+unbound_stop() { stop_server unbound "$2" "$3" "$1/unbound.log"; }
