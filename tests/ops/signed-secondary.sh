@@ -317,10 +317,14 @@ share=$(awk -v t="$s_trapped" -v v="$s_valid" 'BEGIN { printf "%.1f", v ? 100 * 
 note "trapped share of validated answers on the secondary through the rollover: $s_trapped of $s_valid ($share %)"
 check "d: through the rollover every answer AD through unbound, none bogus (signer $p_valid of $p_n, all trapped; secondary $s_valid, without the trap only signed by the new ZSK before its copy; its one notice)" "$e"
 
-old_gone() { [ ! -e "$copy_src/$zsk0.pem" ]; }
-wait_for "the old ZSK's file deleted on the signer" 30 old_gone && e='' || e="$copy_src/$zsk0.pem still there"$'\n'
+# The old ZSK deleted on the signer: out of keymgr's list, its file gone (Knot
+# 3.6 keeps it in the trash bin for trash-delay), the copy left on the secondary.
+old_deleted() { ! keys | grep -q "^$zsk0 " && { [ -n "$trash_bin" ] || [ ! -e "$copy_src/$zsk0.pem" ]; }; }
+trash_bin='' && version_at_least "$(knotd_version)" 3.6 && trash_bin=" (Knot 3.6: its file in the trash bin)"
+wait_for "the old ZSK deleted on the signer" 30 old_deleted && e='' ||
+	e="keymgr: $(keys | oneline); file $copy_src/$zsk0.pem: $([ -e "$copy_src/$zsk0.pem" ] && echo there || echo gone)"$'\n'
 [ -f "$copy_dest/$zsk0.pem" ] || e+="its copy is gone from the secondary"$'\n'
-check "d: the signer deleted the old ZSK's file after the rollover; its copy stays on the secondary (as signed-secondary.conf says)" "$e"
+check "d: the signer deleted the old ZSK after the rollover$trash_bin; its copy stays on the secondary (as signed-secondary.conf says)" "$e"
 
 # The secondary's zone file and journal: what the signer made, never the trap.
 e=
