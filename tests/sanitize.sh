@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Sanitizer job: ./build-asan with -Db_sanitize=address,undefined; runs the
 # unit, integration and dnssec suites (the module's signing path inside knotd,
-# unbound validating) and the ops tests examples, replication and catalog
-# (the module's load and unload paths: conf-commit, catalog members, IXFR,
-# zone-restore);
+# unbound validating) and the ops tests examples, replication, catalog,
+# restore and signed-secondary (the module's load and unload paths:
+# conf-commit, catalog members, IXFR, zone-restore; signing on a secondary);
 # fails on any test failure or sanitizer report. Debian's knot programs get
 # the ASan runtime by LD_PRELOAD (meson's knotd_preload), their reports go
 # to BUILD_DIR/sanitizer-logs; the test programs are linked with ASan.
@@ -26,7 +26,7 @@ status=0
 timeout 900 meson test -C "$build_dir" --print-errorlogs --num-processes 1 \
 	--suite unit --suite integration --suite dnssec || status=$?
 timeout 600 meson test -C "$build_dir" --print-errorlogs --num-processes 1 \
-	--logbase testlog-ops examples replication catalog restore || status=$?
+	--logbase testlog-ops examples replication catalog restore signed-secondary || status=$?
 
 shopt -s nullglob
 read -r passed failed < <(meson_results "$build_dir"/meson-logs/testlog*.json)

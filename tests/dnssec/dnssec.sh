@@ -120,8 +120,8 @@ parse() {
 f_ad() { case " $f_flags " in *" ad "*) return 0;; esac; return 1; }
 hms() { TZ=UTC printf '%(%T)T' "$1"; }
 stamp() { hms "$EPOCHSECONDS"; }
-uctl() { unbound_ctl "$tmp" "$@"; }
-unbound_log() { grep -F -- "${1%.}" "$tmp/unbound.log" 2>/dev/null | grep -v "keytag query" | tail -n 4 || true; }
+uctl() { unbound_ctl "$tmp/u" "$@"; }
+unbound_log() { unbound_log_of "$tmp/u" "$1"; }
 # mx_ok ZONE yes|no|any: f_mx is the zone's MX set, with/without the trap.
 mx_ok() { local no="10 mx1.$1,20 mx2.$1,"; local yes="${no}99 mx1.$1,"; case $2 in any) [ "$f_mx" = "$no" ] || [ "$f_mx" = "$yes" ];; *) [ "$f_mx" = "${!2}" ];; esac; }
 # names_of ZONE: apex, non-apex, CNAME to mail, a wildcard name never asked.
@@ -213,14 +213,14 @@ grep -qE "^$NEG[[:space:]].*RRSIG[[:space:]]+MX " "$tmp/b/${NEG%.}.zone" || bail
 knotd_start "$tmp/b/knot.conf" "$tmp/b/knotd.log" "$NEG" && knotd_b=$knotd_pid || bail "knotd B did not load $NEG"
 note "knotd A $knotd_a @$port_a, B $knotd_b @$port_b, C $knotd_c @$port_c"
 # unbound: the KSKs/CSKs as served are trust anchors (KSK rollovers add some); stub zones.
-anchor_lines() { q "$tmp/anchor.out" "${zport[$1]}" "$1" DNSKEY; section "$tmp/anchor.out" ANSWER | awk '$4 == "DNSKEY" && $5 == 257'; }
+anchor_lines() { unbound_anchors "$tmp/anchor.out" "${zport[$1]}" "$1"; }
 for z in $ZONES_A $ZONES_C; do anchor_lines "$z"; done >"$tmp/anchors"
 [ "$(grep -c . "$tmp/anchors")" -ge "$(wc -w <<<"$ZONES_A $ZONES_C")" ] || bail "a zone without KSK/CSK DNSKEY"
-stubs=() && for z in $ZONES_A $ZONES_C; do stubs+=("$z@${zport[$z]}"); done
-unbound_start "$tmp" "$port_u" "$port_uc" "$tmp/anchors" "${stubs[@]}"
+stubs=() && for z in $ZONES_A $ZONES_C; do stubs+=("$z ${zport[$z]}"); done
+unbound_start "$tmp/u" "$port_u" "$port_uc" "$tmp/anchors" "${stubs[@]}" || bail "unbound configuration: $unbound_err"
 # soa_ad ZONE: unbound runs and validates the zone's SOA (AD).
 soa_ad() { kill -0 "$unbound_pid" 2>/dev/null && q "$tmp/uready.out" "$port_u" "$1" SOA +dnssec && parse "$tmp/uready.out" && [ "$f_rcode" = NOERROR ] && f_ad; }
-wait_for "unbound" 30 soa_ad "$EN" || { indent "$tmp/unbound.out"; bail "unbound does not validate $EN SOA"; }
+wait_for "unbound" 30 soa_ad "$EN" || { indent "$tmp/u/unbound.out"; bail "unbound does not validate $EN SOA"; }
 E=; for z in $ZONES_A $ZONES_C; do soa_ad "$z" || E+="$z: status $f_rcode, flags [$f_flags] $(unbound_log "$z")"$'\n'; done
 check "setup: the SOA of every zone validates through unbound (AD)" "$E"
 # anchor_ksks ZONE: every KSK/CSK the zone publishes becomes a trust anchor.
@@ -407,7 +407,7 @@ uctl flush_zone "$NEG" || true
 soa_ad "$NEG" || E+="$NEG SOA through unbound: status $f_rcode, flags [$f_flags]"$'\n'
 q "$tmp/neg.out" "$port_u" "$NEG" MX +dnssec && parse "$tmp/neg.out"
 [ "$f_rcode" = SERVFAIL ] || E+="$NEG MX through unbound: status ${f_rcode:-none}, flags [$f_flags], want SERVFAIL"$'\n'
-reason=$(grep -F "validation failure <$NEG MX IN>" "$tmp/unbound.log" | tail -n 1 || true)
+reason=$(grep -F "validation failure <$NEG MX IN>" "$tmp/u/unbound.log" | tail -n 1 || true)
 [ -n "$reason" ] || E+="no validation failure for $NEG MX in unbound's log"$'\n'
 note "case 2: unbound: ${reason:-none}"
 check "case 2: $NEG with the trap under the zone's old RRSIG(MX) (knotd B, no module): SOA AD, MX SERVFAIL (bogus)" "$E"
@@ -503,7 +503,7 @@ for s in "A $knotd_a" "B $knotd_b" "C $knotd_c"; do
 	knotd_stop "${s#? }" || true
 	check "knotd ${s%% *} stopped by SIGTERM: exit 0, port released, no sanitizer report" "$stop_errs"
 done
-stop_server unbound "$unbound_pid" "$port_u" "$tmp/unbound.log"
+unbound_stop "$tmp/u" "$unbound_pid" "$port_u"
 check "unbound stopped by SIGTERM: exit 0, port released" "$stop_errs"
 note "runtime $((SECONDS - start_time)) s"
 finish_tap

@@ -90,7 +90,7 @@ via_unbound() {
 	unbound_ctl "$tmp/$1" flush_zone "$Z" || true
 	q "$out" "${port_of[$1]}" "$2" MX +dnssec
 	[ "$(rcode_of "$out")" = NOERROR ] && [[ " $(flags_of "$out") " == *" ad "* ]] && [ "$(mx_set "$out")" = "$3" ] ||
-		E+="$2 MX via unbound ($1): $(rcode_of "$out") [$(flags_of "$out")] MX [$(mx_set "$out")]; $(grep -F "${2%.}" "$tmp/$1/unbound.log" | tail -n 2 || true)"$'\n'
+		E+="$2 MX via unbound ($1): $(rcode_of "$out") [$(flags_of "$out")] MX [$(mx_set "$out")]; $(unbound_log_of "$tmp/$1" "$2" | tail -n 2)"$'\n'
 }
 # direct_do SERVER NAME WANT SIGNERS: with DO from knotd SERVER: the MX set
 # WANT, RRSIG(MX) by the keys SIGNERS; errors to E.
@@ -130,8 +130,10 @@ wait_for "$Z on B as on A" 30 eval '[ "$(serial_of b)" = "$(serial_of a)" ]' || 
 q "$tmp/anchor.out" "$port_a" "$Z" DNSKEY
 section "$tmp/anchor.out" ANSWER | awk '$4 == "DNSKEY" && $5 == 257' >"$tmp/anchors"
 [ -s "$tmp/anchors" ] || bail "no KSK DNSKEY of $Z"
-unbound_start "$tmp/ua" "$port_ua" "$port_uac" "$tmp/anchors" "$Z@$port_a" && unbound_a=$unbound_pid
-unbound_start "$tmp/ub" "$port_ub" "$port_ubc" "$tmp/anchors" "$Z@$port_b" && unbound_b=$unbound_pid
+unbound_start "$tmp/ua" "$port_ua" "$port_uac" "$tmp/anchors" "$Z $port_a" || bail "unbound configuration: $unbound_err"
+unbound_a=$unbound_pid
+unbound_start "$tmp/ub" "$port_ub" "$port_ubc" "$tmp/anchors" "$Z $port_b" || bail "unbound configuration: $unbound_err"
+unbound_b=$unbound_pid
 for u in ua ub; do wait_for "unbound $u" 30 soa_ad "$u" || { indent "$tmp/$u/unbound.out"; bail "unbound $u does not validate $Z SOA"; }; done
 note "knotd A $knotd_a @$port_a, B $knotd_b @$port_b; unbound @$port_ua (A), @$port_ub (B); ZSK $zsk"
 
@@ -225,7 +227,7 @@ for s in "A $knotd_a" "B $knotd_b"; do
 done
 for s in "ua $unbound_a $port_ua" "ub $unbound_b $port_ub"; do
 	read -r u pid port <<<"$s"
-	stop_server "unbound $u" "$pid" "$port" "$tmp/$u/unbound.log"
+	unbound_stop "$tmp/$u" "$pid" "$port"
 	check "unbound $u stopped by SIGTERM: exit 0, port released" "$stop_errs"
 done
 note "runtime $((SECONDS - start_time)) s"

@@ -28,6 +28,8 @@ hosting-template  customer-two.example.  200 trap1.hosting.example.,200 trap2.ho
 hosting-template  customer-three.example. 200 trap1.hosting.example.,200 trap2.hosting.example.
 primary           replication.sh
 secondary         replication.sh
+signer            signed-secondary.sh
+signed-secondary  signed-secondary.sh
 catalog-primary   catalog.sh
 catalog-secondary catalog.sh
 '

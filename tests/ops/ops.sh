@@ -23,13 +23,14 @@ render() {
 	    -e "s|@ZONEDIR@|$dir/zones|g" "$@" "$examples/$name.conf" >"$dir/knot.conf"
 	! grep -nE '@[A-Z_]+@|192\.0\.2\.[12]([^0-9]|$)' "$dir/knot.conf" || bail "$name.conf: left after rendering"
 }
-# render_pair EXAMPLE-1 EXAMPLE-2: a server pair's examples as $tmp/p and
-# $tmp/s, 192.0.2.1@53 and 192.0.2.2@53 moved to 127.0.0.1@port_p, @port_s.
+# render_pair EXAMPLE-1 EXAMPLE-2 [SED-ARG...]: a server pair's examples as
+# $tmp/p and $tmp/s, 192.0.2.1@53 and 192.0.2.2@53 moved to 127.0.0.1@port_p,
+# @port_s, SED-ARGs applied to both.
 render_pair() {
 	port_p='' port_s=''
 	take_ports port_p port_s
 	set -- "$1" "$2" -e "s/192\.0\.2\.1@53/127.0.0.1@$port_p/g" -e "s/192\.0\.2\.2@53/127.0.0.1@$port_s/g" \
-		-e 's/192\.0\.2\.[12]\([^0-9]\|$\)/127.0.0.1\1/g'
+		-e 's/192\.0\.2\.[12]\([^0-9]\|$\)/127.0.0.1\1/g' "${@:3}"
 	render "$1" "$tmp/p" "${@:3}"
 	render "$2" "$tmp/s" "${@:3}"
 }
