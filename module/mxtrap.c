@@ -114,7 +114,9 @@ static int mxtrap_conf_check(knotd_conf_check_args_t *args)
  */
 static void tell_not_signing(knotd_mod_t *mod, mxtrap_ctx_t *ctx)
 {
-	if (ctx->dnssec_set || atomic_exchange_explicit(&ctx->told_unsigned, true, memory_order_relaxed)) {
+	/* A load first: no write to the shared flag on every such answer. */
+	if (ctx->dnssec_set || atomic_load_explicit(&ctx->told_unsigned, memory_order_relaxed) ||
+	    atomic_exchange_explicit(&ctx->told_unsigned, true, memory_order_relaxed)) {
 		return;
 	}
 	knotd_mod_log(mod, LOG_NOTICE, "signed MX answers go out without the trap: this server does not "
