@@ -127,19 +127,10 @@ mx_ok() { local no="10 mx1.$1,20 mx2.$1,"; local yes="${no}99 mx1.$1,"; case $2 
 # names_of ZONE: apex, non-apex, CNAME to mail, a wildcard name never asked.
 names_of() { echo "$1 mail.$1 alias.$1 w${EPOCHREALTIME/./}.wild.$1"; }
 # via_unbound ZONE NAME TRAP: NOERROR, AD, the MX set via unbound (ZONE flushed); errors to E.
-# A SERVFAIL that unbound logs as a timeout of knotd (a loaded machine; no
-# validation verdict) is asked again, up to 3 times, with unbound's record
-# of knotd's timeouts flushed; a validation failure never is.
 via_unbound() {
-	local out=$tmp/u.out e='' try
+	local out=$tmp/u.out e=''
 	tick
-	for try in 1 2 3; do
-		uctl flush_zone "$1" || true
-		q "$out" "$port_u" "$2" MX +dnssec && parse "$out"
-		[ "$f_rcode" = SERVFAIL ] && unbound_log "$2" | tail -n 1 | grep -q 'upstream server timeout' || break
-		note "$2 MX through unbound: knotd timed out (try $try): $(unbound_log "$2" | tail -n 1)"
-		uctl flush_infra all || true
-	done
+	unbound_ask "$tmp/u" "$port_u" "$out" "$1" "$2" && parse "$out"
 	[ "$f_rcode" = NOERROR ] && f_ad || e+="status ${f_rcode:-none}, flags [$f_flags]; "
 	mx_ok "$1" "$3" || e+="MX set [$f_mx]; "
 	[ -z "$e" ] || E+="$2 MX through unbound: $e"$'\n'"$(grep -E '^;; (->>|Flags|EDE)' "$out" || true)"$'\n'"$(unbound_log "$2")"$'\n'
@@ -392,8 +383,7 @@ if version_at_least "$(knotd_version)" 3.4; then
 	for t in A AAAA; do q "$tmp/w.out" "$port_a" "www.$GLUE" $t +dnssec; want+=$(section "$tmp/w.out" ANSWER)$'\n'; done
 fi
 want=$(printf '%s' "$want" | sed '/^$/d' | sort)
-uctl flush_zone "$GLUE" || true
-q "$tmp/g.out" "$port_u" "$GLUE" MX +dnssec && parse "$tmp/g.out"
+unbound_ask "$tmp/u" "$port_u" "$tmp/g.out" "$GLUE" "$GLUE" && parse "$tmp/g.out"
 [ "$f_rcode" = NOERROR ] && f_ad && [ "$f_mx" = "10 mx1.$GLUE,20 mx2.$GLUE,99 www.$GLUE," ] ||
 	E+="through unbound: ${f_rcode:-none} [$f_flags] MX [$f_mx]"$'\n'
 q "$tmp/g.out" "$port_a" "$GLUE" MX +dnssec
@@ -403,9 +393,8 @@ types=$(awk '{ print $4 == "RRSIG" ? "RRSIG(" $5 ")" : $4 }' <<<"$want" | paste 
 check "case 10: $GLUE exchange www: AD + trap through unbound; www in ADDITIONAL as knotd answers it: [${types:-none}]" "$E"
 # --- case 2: the negative control ----------------------------------------------------
 E= && direct_do "$NEG" "$NEG" yes "$(signers "$NEG")"
-uctl flush_zone "$NEG" || true
 soa_ad "$NEG" || E+="$NEG SOA through unbound: status $f_rcode, flags [$f_flags]"$'\n'
-q "$tmp/neg.out" "$port_u" "$NEG" MX +dnssec && parse "$tmp/neg.out"
+unbound_ask "$tmp/u" "$port_u" "$tmp/neg.out" "$NEG" "$NEG" && parse "$tmp/neg.out"
 [ "$f_rcode" = SERVFAIL ] || E+="$NEG MX through unbound: status ${f_rcode:-none}, flags [$f_flags], want SERVFAIL"$'\n'
 reason=$(grep -F "validation failure <$NEG MX IN>" "$tmp/u/unbound.log" | tail -n 1 || true)
 [ -n "$reason" ] || E+="no validation failure for $NEG MX in unbound's log"$'\n'

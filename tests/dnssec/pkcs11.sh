@@ -87,8 +87,7 @@ names() { echo "$Z mail.$Z alias.$Z w${EPOCHREALTIME/./}.wild.$Z"; }
 # NOERROR, AD, the MX set WANT; errors to E.
 via_unbound() {
 	local out=$tmp/$1.out
-	unbound_ctl "$tmp/$1" flush_zone "$Z" || true
-	q "$out" "${port_of[$1]}" "$2" MX +dnssec
+	unbound_ask "$tmp/$1" "${port_of[$1]}" "$out" "$Z" "$2"
 	[ "$(rcode_of "$out")" = NOERROR ] && [[ " $(flags_of "$out") " == *" ad "* ]] && [ "$(mx_set "$out")" = "$3" ] ||
 		E+="$2 MX via unbound ($1): $(rcode_of "$out") [$(flags_of "$out")] MX [$(mx_set "$out")]; $(unbound_log_of "$tmp/$1" "$2" | tail -n 2)"$'\n'
 }

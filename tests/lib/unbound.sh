@@ -47,6 +47,22 @@ unbound_ctl() {
 	shift
 	timeout 20 unbound-control -c "$dir/unbound.conf" "$@" >/dev/null 2>&1
 }
+# unbound_ask DIR PORT OUT ZONE NAME: NAME MX with DO through the unbound of DIR
+# (on PORT) into OUT, ZONE flushed from its cache first (each answer validated
+# afresh). A SERVFAIL that unbound logs as a timeout of knotd (a loaded
+# machine: no DNSSEC verdict) is asked again, 3 times at most, with unbound's
+# record of knotd's timeouts flushed; a validation failure never is.
+unbound_ask() {
+	local dir=$1 port=$2 out=$3 zone=$4 name=$5 try
+	for try in 1 2 3; do
+		unbound_ctl "$dir" flush_zone "$zone" || true
+		q "$out" "$port" "$name" MX +dnssec
+		[ "$(rcode_of "$out")" = SERVFAIL ] &&
+			unbound_log_of "$dir" "$name" | tail -n 1 | grep -q 'upstream server timeout' || return 0
+		note "$name MX through unbound: knotd timed out (try $try): $(unbound_log_of "$dir" "$name" | tail -n 1)"
+		unbound_ctl "$dir" flush_infra all || true
+	done
+}
 # unbound_log_of DIR NAME: the last lines of its log naming NAME (why bogus).
 unbound_log_of() { grep -F -- "${2%.}" "$1/unbound.log" 2>/dev/null | grep -v "keytag query" | tail -n 4 || true; }
 # unbound_stop DIR PID PORT: stop_server for it (exit 0 on SIGTERM, PORT released).

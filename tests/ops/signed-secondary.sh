@@ -64,8 +64,7 @@ facts() {
 }
 # via SERVER NAME: NAME MX with DO through SERVER's unbound, cache flushed first.
 via() {
-	unbound_ctl "$tmp/u$1" flush_zone "$Z" || true
-	q "$tmp/v$1.out" "${uport[$1]}" "$2" MX +dnssec
+	unbound_ask "$tmp/u$1" "${uport[$1]}" "$tmp/v$1.out" "$Z" "$2"
 	facts "$tmp/v$1.out"
 }
 # direct SERVER NAME [KDIG_OPTION...]: NAME MX with DO from SERVER's knotd.
